@@ -1,0 +1,402 @@
+"""Experiment configuration: one typed dataclass per section, YAML in and out, ``--set`` overrides.
+
+A config file is a YAML mapping of sections (``data``, ``features``, ``split``, ``gan``, ``synth``,
+``ast``, ``eval``, ``run``) to their keys. Missing sections and keys take the defaults below.
+Every key is checked before any work starts: an unknown key names the closest valid one, a wrong
+type names the expected type, an impossible value says what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+from astgan.errors import ConfigError
+
+
+def _fail(key: str, message: str) -> None:
+    raise ConfigError(f"config key '{key}': {message}")
+
+
+def _require_positive(section: str, obj: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and value <= 0:
+            _fail(f"{section}.{name}", f"must be > 0, got {value}")
+
+
+def _require_range(key: str, value: tuple[float, float], low: float, high: float) -> None:
+    a, b = value
+    if not (low <= a <= b <= high):
+        _fail(key, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+
+
+@dataclass
+class DataConfig:
+    """Where the dataset lives (a folder holding ``DEAM_audio/`` and ``DEAM_Annotations/``)."""
+
+    root: str = "data/demo"
+    max_songs: Optional[int] = None  # keep only the first N songs (by id): quick experiments
+
+    def check(self) -> None:
+        _require_positive("data", self, "max_songs")
+
+
+@dataclass
+class FeaturesConfig:
+    """Log-mel extraction (Kaldi fbank, as AST was pretrained on) and segmenting."""
+
+    sample_rate: int = 16000
+    n_mels: int = 128
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+    segment_frames: int = 1024  # frames per segment = the AST's max_length
+    segment_hop: int = 512  # frames between segment starts
+    max_segments_per_song: Optional[int] = None  # evenly spaced subset for very long songs
+    # auto: AudioSet statistics with a pretrained AST, TRAIN statistics otherwise
+    normalization: Literal["auto", "train", "audioset"] = "auto"
+    cache_dir: str = "data/cache"
+    num_workers: int = 2  # extraction processes
+
+    def check(self) -> None:
+        _require_positive(
+            "features", self, "sample_rate", "n_mels", "frame_length_ms", "frame_shift_ms",
+            "segment_frames", "segment_hop", "max_segments_per_song", "num_workers",
+        )
+        if self.n_mels < 8:
+            _fail("features.n_mels", f"must be >= 8, got {self.n_mels}")
+
+
+@dataclass
+class SplitConfig:
+    """Song-level train/val/test split, made once and saved in the run folder."""
+
+    train: float = 0.7
+    val: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+    stratify: bool = True  # keep the V/A quadrant mix equal across splits
+
+    def check(self) -> None:
+        for name in ("train", "val", "test"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                _fail(f"split.{name}", f"must be a fraction in (0, 1), got {value}")
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            _fail("split", f"train + val + test must sum to 1, got {total:g}")
+
+
+@dataclass
+class GanConfig:
+    """Conditional spectrogram GAN and the notebook's stabilisation recipe."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    latent_dim: int = 128
+    channels: int = 64  # width of the widest convolution block
+    condition_dim: int = 32  # size of the embedded (valence, arousal) condition
+    conditioning: Literal["concat", "projection"] = "concat"
+    loss: Literal["bce", "hinge"] = "bce"
+    lr_g: float = 2e-4  # generator lr is twice the discriminator's
+    lr_d: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    real_label_range: tuple[float, float] = (0.8, 1.0)  # label smoothing, drawn per sample
+    fake_label_range: tuple[float, float] = (0.0, 0.2)
+    # a second generator update in a step where D's accuracy (mean of real and fake) exceeds this
+    extra_g_step_threshold: float = 0.8
+    grad_clip: float = 1.0
+    lr_gamma: float = 0.99  # ExponentialLR on both optimisers
+    spectral_norm: bool = False
+    d_steps: int = 1
+    sample_every: int = 5  # epochs between sample figures
+
+    def check(self) -> None:
+        _require_positive(
+            "gan", self, "epochs", "batch_size", "latent_dim", "channels", "condition_dim",
+            "lr_g", "lr_d", "grad_clip", "lr_gamma", "d_steps", "sample_every",
+        )
+        _require_range("gan.real_label_range", self.real_label_range, 0.0, 1.0)
+        _require_range("gan.fake_label_range", self.fake_label_range, 0.0, 1.0)
+        _require_range("gan.betas", self.betas, 0.0, 0.999999)
+        if not 0.5 <= self.extra_g_step_threshold <= 1.0:
+            _fail("gan.extra_g_step_threshold", f"must be in [0.5, 1], got {self.extra_g_step_threshold}")
+
+
+@dataclass
+class SynthConfig:
+    """Synthetic spectrograms drawn from the trained generator."""
+
+    n: int = 1024
+    batch_size: int = 64
+    sampler: Literal["empirical", "uniform", "balanced"] = "empirical"
+    jitter: float = 0.05  # std of the noise added to empirical labels (on the -1..1 scale)
+    seed: int = 0
+
+    def check(self) -> None:
+        _require_positive("synth", self, "n", "batch_size")
+        if self.jitter < 0:
+            _fail("synth.jitter", f"must be >= 0, got {self.jitter}")
+
+
+@dataclass
+class AstConfig:
+    """Audio Spectrogram Transformer regressor of (valence, arousal)."""
+
+    pretrained: Optional[str] = None  # hub id or local folder; None builds a fresh model below
+    hidden_size: int = 768
+    num_layers: int = 12
+    num_heads: int = 12
+    intermediate_size: int = 3072
+    patch_size: int = 16
+    frequency_stride: int = 10
+    time_stride: int = 10
+    dropout: float = 0.0
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 1e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    loss: Literal["mse", "ccc", "mse+ccc"] = "mse"
+    grad_clip: float = 1.0
+    patience: int = 5  # early stopping on validation song-level mean CCC
+    synthetic_ratio: float = 1.0  # synthetic segments per real one; 0 = real only (the ablation)
+    freq_mask: int = 24  # SpecAugment widths (bins, frames); 0 disables
+    time_mask: int = 96
+
+    def check(self) -> None:
+        _require_positive(
+            "ast", self, "hidden_size", "num_layers", "num_heads", "intermediate_size",
+            "patch_size", "frequency_stride", "time_stride", "epochs", "batch_size", "lr",
+            "grad_clip", "patience",
+        )
+        if self.hidden_size % self.num_heads:
+            _fail("ast.hidden_size", f"must be divisible by ast.num_heads={self.num_heads}, got {self.hidden_size}")
+        if not 0.0 <= self.dropout < 1.0:
+            _fail("ast.dropout", f"must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            _fail("ast.warmup_fraction", f"must be in [0, 1), got {self.warmup_fraction}")
+        for name in ("weight_decay", "synthetic_ratio", "freq_mask", "time_mask"):
+            if getattr(self, name) < 0:
+                _fail(f"ast.{name}", f"must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation on the TEST songs."""
+
+    bootstrap_samples: int = 1000  # paired bootstrap over test songs for comparisons
+    confidence: float = 0.95
+    ridge_alpha: float = 1.0  # baseline ridge on per-band mel statistics
+
+    def check(self) -> None:
+        _require_positive("eval", self, "bootstrap_samples", "ridge_alpha")
+        if not 0.5 < self.confidence < 1.0:
+            _fail("eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
+
+
+@dataclass
+class RunConfig:
+    """Where results go and what runs them."""
+
+    dir: str = "runs/demo"
+    device: str = "auto"  # auto (cuda if available), cpu, cuda, cuda:N
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+    seed: int = 0
+    num_workers: int = 0  # DataLoader workers for training
+
+    def check(self) -> None:
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            _fail("run.device", f"must be one of auto, cpu, cuda, cuda:N, got '{self.device}'")
+        if self.num_workers < 0:
+            _fail("run.num_workers", f"must be >= 0, got {self.num_workers}")
+
+
+@dataclass
+class Config:
+    """One experiment: every command reads it, and the resolved copy is saved in the run folder."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    ast: AstConfig = field(default_factory=AstConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def check(self) -> "Config":
+        """Validate every section and the rules that span sections; returns self."""
+        for section in dataclasses.fields(self):
+            getattr(self, section.name).check()
+        if self.features.segment_hop > self.features.segment_frames:
+            _fail(
+                "features.segment_hop",
+                f"must be <= features.segment_frames={self.features.segment_frames}, got {self.features.segment_hop}",
+            )
+        if self.ast.patch_size > min(self.features.n_mels, self.features.segment_frames):
+            _fail("ast.patch_size", f"must fit in a segment of {self.features.n_mels} x {self.features.segment_frames}")
+        if self.ast.pretrained and self.features.n_mels != 128:
+            _fail("features.n_mels", f"a pretrained AST reads 128 mel bins, got {self.features.n_mels}")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run.dir)
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (tuples become lists) for YAML and checkpoints."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> "Config":
+        """Build and check a config from a nested mapping; unknown keys are errors."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+        sections = {f.name: f for f in dataclasses.fields(cls)}
+        values = {}
+        for name, body in raw.items():
+            if name not in sections:
+                _unknown(str(name), list(sections))
+            section_type = typing.get_type_hints(cls)[name]
+            values[name] = _build_section(section_type, name, body)
+        return cls(**values).check()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _unknown(key: str, valid: list[str]) -> None:
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    _fail(key, f"unknown key.{hint} Valid keys: {', '.join(prefix + v for v in valid)}")
+
+
+def _build_section(section_type: type, name: str, body: Any) -> Any:
+    if body is None:
+        return section_type()
+    if not isinstance(body, dict):
+        _fail(name, f"expected a mapping of keys, got {body!r}")
+    hints = typing.get_type_hints(section_type)
+    valid = [f.name for f in dataclasses.fields(section_type)]
+    kwargs = {}
+    for key, value in body.items():
+        if key not in hints:
+            _unknown(f"{name}.{key}", valid)
+        kwargs[key] = _coerce(f"{name}.{key}", value, hints[key])
+    return section_type(**kwargs)
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Convert a YAML value to the annotated type, or fail naming the key and the expected type."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner[0])
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            _fail(key, f"must be one of {', '.join(map(str, args))}, got '{value}'.{hint}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            _fail(key, f"expected a list of {len(args)} numbers, got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        _fail(key, f"expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        _fail(key, f"expected an integer, got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads '1e-4' (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        _fail(key, f"expected a number, got {value!r}")
+    if annotation is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        _fail(key, f"expected a string, got {value!r}")
+    raise TypeError(f"unsupported config annotation {annotation!r} for {key}")
+
+
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
+    """Turn ``["gan.epochs=5", "ast.pretrained=null"]`` into a nested dict of YAML-parsed values."""
+    nested: dict = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        nested.setdefault(parts[0], {})[parts[1]] = value
+    return nested
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """Section-wise merge: keys in ``extra`` replace those in ``base``."""
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for section, body in extra.items():
+        if isinstance(body, dict) and isinstance(merged.get(section), dict):
+            merged[section].update(body)
+        else:
+            merged[section] = body
+    return merged
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None) and apply ``--set`` overrides."""
+    raw: dict = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Config.from_dict(merge(raw, parse_overrides(overrides)), source=source)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def config_to_yaml(config: Config) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

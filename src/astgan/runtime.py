@@ -1,0 +1,184 @@
+"""Device choice, precision, seeding, run folders and atomic artifact I/O.
+
+Every artifact is written to a temporary file in the same folder and renamed into place, so an
+interrupted or failed write (Ctrl-C, ``kill -9``, a full disk) leaves the previous version intact
+and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from astgan.errors import AstganError, CheckpointError, MissingArtifactError
+
+# --------------------------------------------------------------------------- device and precision
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; explicit names are checked."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AstganError(f"run.device is '{name}' but CUDA is not available here; use run.device=cpu or auto")
+    return torch.device(name)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """Map ``run.precision`` to ``fp32``, ``bf16`` or ``fp16`` for this device.
+
+    ``auto`` is bf16 on CUDA cards that support it and fp32 elsewhere; reduced precision on the
+    CPU is refused because it is slower there, not faster.
+    """
+    if device.type != "cuda":
+        if precision in ("bf16", "fp16"):
+            raise AstganError(f"run.precision={precision} needs CUDA; on {device} use fp32 or auto")
+        return "fp32"
+    if precision == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return precision
+
+
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The autocast dtype for a resolved precision, None for fp32."""
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def rng_state() -> dict:
+    """Python, numpy and torch RNG states as tensors and plain data (safe for weights_only)."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        "python": [py_version, list(py_state), py_gauss],
+        "numpy": [np_kind, torch.from_numpy(np_keys.astype(np.int64)), np_pos, np_has_gauss, np_gauss],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    py_version, py_state, py_gauss = state["python"]
+    random.setstate((py_version, tuple(py_state), py_gauss))
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = state["numpy"]
+    np.random.set_state((np_kind, np_keys.numpy().astype(np.uint32), np_pos, np_has_gauss, np_gauss))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:  # data on disk before the rename makes it visible
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:
+    """Call ``writer(tmp_path)`` and move the result onto ``path`` atomically."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            writer(tmp)
+    except OSError as err:
+        raise AstganError(f"could not write {path}: {err.strerror or err}") from None
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    return write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> Path:
+    """Write a checkpoint of tensors and plain data atomically (see :func:`load_checkpoint`)."""
+    return write_atomic(path, lambda tmp: torch.save(payload, tmp))
+
+
+def load_checkpoint(path: str | Path, produced_by: str | None = None) -> dict:
+    """Load a checkpoint with ``weights_only=True``: a run folder from elsewhere cannot run code.
+
+    ``produced_by`` names the command that writes the file, for the message when it is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        hint = f"; run `astgan {produced_by}` first" if produced_by else ""
+        raise MissingArtifactError(f"{path} not found{hint}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, corrupt or holding objects that are not plain data
+        raise CheckpointError(f"{path} is not a readable astgan checkpoint ({type(err).__name__}: {err})") from None
+
+
+def require(path: str | Path, produced_by: str) -> Path:
+    """Fail with the command to run first when a stage's input is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingArtifactError(f"{path} not found; run `astgan {produced_by}` first")
+    return path
+
+
+def check_config_compatible(saved: dict, current: dict, keys: list[str], what: str) -> None:
+    """Fail naming every ``section.key`` whose saved value differs from the current config.
+
+    ``saved`` and ``current`` are :meth:`Config.to_dict` dicts; ``keys`` are dotted names.
+    """
+    mismatches = []
+    for dotted in keys:
+        section, key = dotted.split(".")
+        old = saved.get(section, {}).get(key)
+        new = current.get(section, {}).get(key)
+        if old != new:
+            mismatches.append(f"{dotted} (checkpoint {old!r}, config {new!r})")
+    if mismatches:
+        raise CheckpointError(
+            f"{what} was built with a different configuration: " + "; ".join(mismatches)
+            + ". Use the matching config or a new run.dir."
+        )

@@ -1,0 +1,71 @@
+"""Shared fixtures: a small demo dataset written once per test session, and tiny configs.
+
+Everything is real: MP3 files from the demo generator, Kaldi log-mels in an on-disk cache, real
+models at tiny sizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from astgan.config import Config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def demo_root_small(tmp_path_factory) -> Path:
+    """A demo dataset in DEAM layout: 24 songs of 8..12 s, seed 0."""
+    from astgan.data.demo import write_demo_dataset
+
+    root = tmp_path_factory.mktemp("demo_small")
+    write_demo_dataset(root, n_songs=24, seed=0, min_seconds=8.0, max_seconds=12.0, num_workers=2, progress=False)
+    return root
+
+
+def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> Config:
+    """A CPU-sized config for tests: 32 mel bins, 128-frame segments, one-layer AST, small GAN.
+
+    ``sections`` override whole keys, e.g. ``tiny_config(..., gan={"epochs": 2})``.
+    """
+    raw = {
+        "data": {"root": str(data_root)},
+        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir), "num_workers": 1},
+        "split": {"seed": 0},
+        "gan": {"epochs": 1, "batch_size": 16, "latent_dim": 32, "channels": 16, "condition_dim": 8, "sample_every": 1},
+        "synth": {"n": 32, "batch_size": 16},
+        "ast": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64,
+                "frequency_stride": 16, "time_stride": 16, "epochs": 1, "batch_size": 16, "lr": 1e-3,
+                "freq_mask": 4, "time_mask": 16},
+        "eval": {"bootstrap_samples": 100},
+        "run": {"dir": str(run_dir), "device": "cpu"},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return Config.from_dict(raw)
+
+
+@pytest.fixture(scope="session")
+def feature_cache_dir(tmp_path_factory) -> Path:
+    """One feature cache shared by the session's tests (extraction runs once per song)."""
+    return tmp_path_factory.mktemp("feature_cache")
+
+
+@pytest.fixture
+def tiny_cfg(demo_root_small, feature_cache_dir, tmp_path) -> Config:
+    """A tiny config on the small demo dataset with a fresh run folder."""
+    return tiny_config(demo_root_small, tmp_path / "run", feature_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def prepared_tiny(demo_root_small, feature_cache_dir, tmp_path_factory):
+    """(config, PreparedData) of a run folder on the small demo that has been through `extract`.
+
+    Session-scoped: tests must not modify its run folder; copy it (shutil.copytree) to change it.
+    """
+    from astgan.prepare import prepare_data
+
+    cfg = tiny_config(demo_root_small, tmp_path_factory.mktemp("prepared") / "run", feature_cache_dir)
+    return cfg, prepare_data(cfg, progress=False)
