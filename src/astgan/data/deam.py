@@ -217,7 +217,7 @@ def load_song_table(root: str | Path, max_songs: int | None = None) -> tuple[pd.
             path = None
         keep.append(path is not None)
         paths.append(str(path) if path is not None else "")
-    table = table.assign(path=paths)[keep]
+    table = table.assign(path=paths).loc[np.asarray(keep, dtype=bool)]
     unlabelled = len(set(audio) - set(table["song_id"]) - {d.song_id for d in dropped})
 
     table = table.assign(_order=table["song_id"].astype(np.int64)).sort_values("_order")
