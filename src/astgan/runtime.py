@@ -139,7 +139,13 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
 
 def save_checkpoint(path: str | Path, payload: dict) -> Path:
     """Write a checkpoint of tensors and plain data atomically (see :func:`load_checkpoint`)."""
-    return write_atomic(path, lambda tmp: torch.save(payload, tmp))
+    def write(tmp: Path) -> None:
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as err:  # torch reports a failed write (full disk, size limit) this way
+            raise OSError(f"the write failed, is the disk full? ({err})") from None
+
+    return write_atomic(path, write)
 
 
 def load_checkpoint(path: str | Path, produced_by: str | None = None) -> dict:
