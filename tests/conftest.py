@@ -69,3 +69,18 @@ def prepared_tiny(demo_root_small, feature_cache_dir, tmp_path_factory):
 
     cfg = tiny_config(demo_root_small, tmp_path_factory.mktemp("prepared") / "run", feature_cache_dir)
     return cfg, prepare_data(cfg, progress=False)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_run(demo_root_small, feature_cache_dir, tmp_path_factory) -> Config:
+    """The config of a tiny run through `train-ast` (real data only, 1 epoch) on the small demo.
+
+    Its run folder holds songs.csv, ast/best.pt and the rest of train-ast's outputs. Split
+    30 % TEST so that evaluation has a few songs. Session-scoped: copy the folder to change it.
+    """
+    from astgan.train import train_ast
+
+    cfg = tiny_config(demo_root_small, tmp_path_factory.mktemp("trained") / "run", feature_cache_dir,
+                      split={"train": 0.55, "val": 0.15, "test": 0.3}, ast={"synthetic_ratio": 0.0})
+    train_ast(cfg, progress=False)
+    return cfg

@@ -124,4 +124,125 @@ def extract(config_path: Path, overrides: tuple[str, ...]) -> None:
     click.echo(f"song table: {cfg.run_dir / 'songs.csv'} ({time.perf_counter() - started:.1f}s)")
 
 
+@main.command()
+@config_options
+@click.option("--compare", "compare_with", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Another evaluated run: paired bootstrap of this run's CCC minus that run's on the same TEST songs.")
+def evaluate(config_path: Path, overrides: tuple[str, ...], compare_with: Path | None) -> None:
+    """Evaluate the best regressor on the TEST songs beside two baselines; write <run>/eval/."""
+    from astgan.eval_report import paired_sentence, song_level_table
+    from astgan.evaluate import evaluate as evaluate_run
+
+    cfg = load_run_config(config_path, overrides)
+    if compare_with is not None:  # fail before the work when the other run cannot be compared
+        from astgan.compare import read_predictions
+
+        read_predictions(compare_with)
+    report = evaluate_run(cfg)
+    click.echo(f"song level, {report['n_test_songs']} TEST songs (RMSE/MAE on 1..9):")
+    click.echo(song_level_table(report))
+    click.echo(paired_sentence(report["model_vs_ridge"], "AST", "ridge", cfg.eval.confidence))
+    click.echo(f"report: {cfg.run_dir / 'eval' / 'report.md'} ({report['wall_seconds']:.1f}s)")
+    if compare_with is not None:
+        from astgan.compare import compare_runs, comparison_table
+
+        result = compare_runs(cfg.run_dir, compare_with, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.run.seed)
+        click.echo(f"\nA = {cfg.run_dir}, B = {compare_with}, {result['n_test_songs']} shared TEST songs:")
+        click.echo(comparison_table(result))
+        click.echo(f"comparison: {cfg.run_dir / 'eval' / 'compare.md'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--timeline", is_flag=True, help="Also predict every segment (start/end seconds) and draw them.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV to write [default: RUN_DIR/predictions/predict.csv].")
+@click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
+def predict(run_dir: Path, paths: tuple[Path, ...], timeline: bool, out: Path | None, device: str) -> None:
+    """Valence and arousal (1..9) of audio files and folders (searched recursively) with RUN_DIR's model."""
+    from astgan.predict import predict_files
+
+    result = predict_files(run_dir, list(paths), timeline=timeline, out=out, device=device)
+    click.echo(result.summary(timeline))
+    skipped = f", {len(result.failed)} skipped (cannot decode)" if result.failed else ""
+    click.echo(f"{len(result.files)} file(s) predicted{skipped}: {result.csv_path}")
+    if result.figure_path is not None:
+        click.echo(f"timeline figure: {result.figure_path}")
+
+
+@main.command("train-ast")
+@config_options
+@click.option("--resume", is_flag=True, help="Continue from RUN/ast/last.pt (optimizer, schedule, early stopping, RNG).")
+def train_ast_command(config_path: Path, overrides: tuple[str, ...], resume: bool) -> None:
+    """Train the AST regressor on real TRAIN (+ synthetic) segments; early stopping on VAL songs.
+
+    Multi-GPU: accelerate launch -m astgan train-ast -c CONFIG.
+    """
+    import os
+
+    import pandas as pd
+
+    from astgan.train import train_ast
+
+    cfg = load_run_config(config_path, overrides)
+    started = time.perf_counter()
+    best = train_ast(cfg, resume=resume)
+    if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch` stay quiet
+        return
+    history = pd.read_csv(best.parent / "history.csv")
+    row = history.loc[history["val_mean_ccc"].idxmax()]
+    click.echo(f"best epoch {int(row['epoch'])} of {len(history)}: validation song-level CCC valence "
+               f"{row['val_valence_ccc']:.3f}, arousal {row['val_arousal_ccc']:.3f} "
+               f"({int(history['step'].iloc[-1])} steps, {time.perf_counter() - started:.1f}s)")
+    click.echo(f"model: {best}; curves: {best.parent / 'curves.png'}")
+
+
+@main.command("train-gan")
+@config_options
+@click.option("--resume", is_flag=True, help="Continue from the run's gan/last.pt (epochs and curves go on).")
+def train_gan_command(config_path: Path, overrides: tuple[str, ...], resume: bool) -> None:
+    """Train the conditional spectrogram GAN on the TRAIN segments."""
+    from astgan.gan.train import train_gan
+
+    cfg = load_run_config(config_path, overrides)
+    started = time.perf_counter()
+    generator = train_gan(cfg, resume=resume)
+    click.echo(f"generator: {generator} ({time.perf_counter() - started:.1f}s); "
+               f"curves: {generator.parent / 'losses.png'}, samples: {generator.parent / 'samples.png'}")
+
+
+@main.command()
+@config_options
+def synthesize(config_path: Path, overrides: tuple[str, ...]) -> None:
+    """Draw synthetic spectrograms from the trained generator and report their quality."""
+    from astgan.quality import format_quality_table
+    from astgan.synthesis import synthesize as run_synthesis
+
+    cfg = load_run_config(config_path, overrides)
+    started = time.perf_counter()
+    quality = run_synthesis(cfg)
+    click.echo(format_quality_table(quality))
+    click.echo(f"synthetic set: {cfg.run_dir / 'synthetic' / 'synthetic.npz'} "
+               f"({quality['n_synthetic']} segments, {time.perf_counter() - started:.1f}s)")
+
+
+@main.command()
+@click.option("-c", "--config", "config_path", default="configs/demo.yaml",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Demo config.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (repeatable).")
+@click.option("--quick", is_flag=True, help="A small, fast version of the whole chain (used by the tests).")
+def demo(config_path: Path, overrides: tuple[str, ...], quick: bool) -> None:
+    """Run the whole chain on the embedded demo, with and without the GAN, and compare.
+
+    Writes the demo data (data.root) if it is not there, then extract -> train-gan -> synthesize ->
+    train-ast -> evaluate, and train-ast -> evaluate again on real data only with the same split,
+    seed and number of optimiser steps. Ends with one table and the GAN's effect with its interval.
+    """
+    from astgan.pipeline import run_demo, summary_text
+
+    result = run_demo(config_path, overrides, quick=quick, echo=click.echo)
+    click.echo(summary_text(result))
+
+
 # --- end of commands (add new commands above this line)

@@ -101,9 +101,14 @@ class GanConfig:
     epochs: int = 30
     batch_size: int = 32
     latent_dim: int = 128
-    channels: int = 64  # width of the widest convolution block
+    channels: int = 64  # width of the widest (coarsest) 1-D convolution block of G and D
     condition_dim: int = 32  # size of the embedded (valence, arousal) condition
+    # concat: the embedded condition joins z and D's input (the notebook); projection: D adds
+    # <embedded condition, features> to its logit (Miyato & Koyama 2018)
     conditioning: Literal["concat", "projection"] = "concat"
+    # > 0: D also regresses (valence, arousal) from its condition-free features (projection only);
+    # D learns it on real segments, G is penalised when D reads another label off its fakes
+    label_loss_weight: float = 0.0
     loss: Literal["bce", "hinge"] = "bce"
     lr_g: float = 2e-4  # generator lr is twice the discriminator's
     lr_d: float = 1e-4
@@ -128,6 +133,11 @@ class GanConfig:
         _require_range("gan.betas", self.betas, 0.0, 0.999999)
         if not 0.5 <= self.extra_g_step_threshold <= 1.0:
             _fail("gan.extra_g_step_threshold", f"must be in [0.5, 1], got {self.extra_g_step_threshold}")
+        if self.label_loss_weight < 0:
+            _fail("gan.label_loss_weight", f"must be >= 0, got {self.label_loss_weight}")
+        if self.label_loss_weight > 0 and self.conditioning != "projection":
+            _fail("gan.label_loss_weight", "needs gan.conditioning=projection (with concat the discriminator "
+                  "sees the condition in its input and could copy it)")
 
 
 @dataclass

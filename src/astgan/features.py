@@ -56,7 +56,11 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
                 warnings.simplefilter("ignore")
                 audio, source_rate = librosa.load(path, sr=None, mono=True)
         except Exception:
-            raise AudioDecodeError(f"{path}: cannot decode audio ({sf_error})") from None
+            size = path.stat().st_size if path.exists() else 0
+            raise AudioDecodeError(
+                f"{path}: cannot decode audio ({size} bytes): empty, truncated, corrupt or not an audio "
+                f"format libsndfile/librosa can read (decoder: {sf_error})"
+            ) from None
     if audio.size == 0:
         raise AudioDecodeError(f"{path}: decoded to zero samples")
     if not np.isfinite(audio).all():

@@ -1,5 +1,8 @@
 """Device choice, precision, seeding, run folders and atomic artifact I/O.
 
+torch is imported inside the functions that need it, so that tools which only write files (the
+demo generator and its worker processes) do not pay for importing it.
+
 Every artifact is written to a temporary file in the same folder and renamed into place, so an
 interrupted or failed write (Ctrl-C, ``kill -9``, a full disk) leaves the previous version intact
 and never a half-written file.
@@ -13,18 +16,22 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
-import torch
 
 from astgan.errors import AstganError, CheckpointError, MissingArtifactError
+
+if TYPE_CHECKING:
+    import torch
 
 # --------------------------------------------------------------------------- device and precision
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> ``cuda`` when available, else ``cpu``; explicit names are checked."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -38,6 +45,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     ``auto`` is bf16 on CUDA cards that support it and fp32 elsewhere; reduced precision on the
     CPU is refused because it is slower there, not faster.
     """
+    import torch
+
     if device.type != "cuda":
         if precision in ("bf16", "fp16"):
             raise AstganError(f"run.precision={precision} needs CUDA; on {device} use fp32 or auto")
@@ -49,10 +58,14 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def autocast_dtype(precision: str) -> torch.dtype | None:
     """The autocast dtype for a resolved precision, None for fp32."""
+    import torch
+
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
 def seed_everything(seed: int) -> None:
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -61,6 +74,8 @@ def seed_everything(seed: int) -> None:
 
 def rng_state() -> dict:
     """Python, numpy and torch RNG states as tensors and plain data (safe for weights_only)."""
+    import torch
+
     py_version, py_state, py_gauss = random.getstate()
     np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
     state = {
@@ -74,6 +89,8 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    import torch
+
     py_version, py_state, py_gauss = state["python"]
     random.setstate((py_version, tuple(py_state), py_gauss))
     np_kind, np_keys, np_pos, np_has_gauss, np_gauss = state["numpy"]
@@ -85,6 +102,9 @@ def set_rng_state(state: dict) -> None:
 
 # --------------------------------------------------------------------------- atomic writes
 
+_UMASK = os.umask(0o022)  # read the process umask once (reading it means setting it) ...
+os.umask(_UMASK)  # ... and put it back
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -93,6 +113,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes private files; artifacts get the usual mode
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -139,6 +160,8 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
 
 def save_checkpoint(path: str | Path, payload: dict) -> Path:
     """Write a checkpoint of tensors and plain data atomically (see :func:`load_checkpoint`)."""
+    import torch
+
     def write(tmp: Path) -> None:
         try:
             torch.save(payload, tmp)
@@ -157,6 +180,8 @@ def load_checkpoint(path: str | Path, produced_by: str | None = None) -> dict:
     if not path.is_file():
         hint = f"; run `astgan {produced_by}` first" if produced_by else ""
         raise MissingArtifactError(f"{path} not found{hint}")
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated, corrupt or holding objects that are not plain data

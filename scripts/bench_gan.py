@@ -1,0 +1,140 @@
+"""GAN training and generation throughput, side by side with a baseline measured in the same run.
+
+Baseline: a notebook-style 2-D DCGAN (stride-2 transposed convolutions, conditions as extra
+input maps, about 0.8 M parameters in G and 0.7 M in D at 64 x 256) trained with the same
+recipe by the same ``GanTrainer``. Measured: astgan's 1-D generator/discriminator pair with the
+GAN settings of configs/demo.yaml at the demo shape (64 x 256) and of configs/deam.yaml at the AST
+shape (128 x 1024). One training step = one D update + one G update (the extra-G-step rule is
+switched off so both models do the same work). Random tensors stand in for segments: speed does
+not depend on the values.
+
+    .venv/bin/python scripts/bench_gan.py              # about 1-2 minutes on a 2-core CPU
+    .venv/bin/python scripts/bench_gan.py --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch import nn
+
+from astgan.config import load_config
+from astgan.gan.models import count_parameters
+from astgan.gan.train import GanTrainer
+
+
+class NotebookGenerator(nn.Module):
+    """z + c -> 4 stride-2 transposed convolutions (the architecture that left checkerboards)."""
+
+    def __init__(self, n_mels: int, frames: int, latent_dim: int, width: int = 128):
+        super().__init__()
+        self.latent_dim, self.width = latent_dim, width
+        self.start = (n_mels // 16, frames // 16)
+        self.project = nn.Linear(latent_dim + 2, width * self.start[0] * self.start[1])
+        layers = []
+        for w_in, w_out in ((width, width // 2), (width // 2, width // 4), (width // 4, width // 8)):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1), nn.BatchNorm2d(w_out), nn.ReLU()]
+        layers += [nn.ConvTranspose2d(width // 8, 1, 4, 2, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z, condition):
+        x = self.project(torch.cat([z, condition], 1)).view(len(z), self.width, *self.start)
+        return self.body(x).squeeze(1)
+
+
+class NotebookDiscriminator(nn.Module):
+    """(segment + 2 condition maps) -> 4 stride-2 convolutions -> logit."""
+
+    def __init__(self, n_mels: int, frames: int, width: int = 32):
+        super().__init__()
+        layers, w_in = [], 3
+        for w_out in (width, width * 2, width * 4, width * 8):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1), nn.LeakyReLU(0.2)]
+            w_in = w_out
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(w_in * (n_mels // 16) * (frames // 16), 1)
+
+    def forward(self, x, condition):
+        maps = condition[:, :, None, None].expand(-1, -1, *x.shape[1:])
+        return self.head(self.body(torch.cat([x[:, None], maps], 1)).flatten(1)).squeeze(1)
+
+
+def make_trainer(cfg, device, baseline: bool) -> GanTrainer:
+    trainer = GanTrainer(cfg, device)
+    if baseline:  # same recipe, optimisers and loop; only the networks differ
+        n_mels, frames = cfg.features.n_mels, cfg.features.segment_frames
+        trainer.generator = NotebookGenerator(n_mels, frames, cfg.gan.latent_dim).to(device)
+        trainer.discriminator = NotebookDiscriminator(n_mels, frames).to(device)
+        trainer.opt_g = torch.optim.Adam(trainer.generator.parameters(), lr=cfg.gan.lr_g, betas=cfg.gan.betas)
+        trainer.opt_d = torch.optim.Adam(trainer.discriminator.parameters(), lr=cfg.gan.lr_d, betas=cfg.gan.betas)
+    return trainer
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_throughput(trainer: GanTrainer, batch: int, steps: int, device: torch.device) -> float:
+    """Segments per second over ``steps`` training steps (after one warm-up step)."""
+    cfg = trainer.cfg
+    real = torch.randn(batch, cfg.features.n_mels, cfg.features.segment_frames, device=device)
+    condition = torch.rand(batch, 2, device=device) * 2 - 1
+    trainer.train_step(real, condition)
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(real, condition)
+    _sync(device)
+    return batch * steps / (time.perf_counter() - started)
+
+
+@torch.no_grad()
+def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, repeats: int, device: torch.device) -> float:
+    generator.eval()
+    z, condition = torch.randn(batch, latent_dim, device=device), torch.zeros(batch, 2, device=device)
+    generator(z, condition)
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        generator(z, condition)
+    _sync(device)
+    generator.train()
+    return batch * repeats / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--steps", type=int, default=6, help="timed training steps per model and shape")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", "run.precision=fp32"]
+    cases = [  # (shape name, config, batch)
+        ("demo 64 x 256", load_config("configs/demo.yaml", common), 32),
+        ("AST 128 x 1024", load_config("configs/deam.yaml", common + ["ast.pretrained=null"]), 8),
+    ]
+    print(f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+          + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each")
+    header = f"{'shape':<15} {'model':<34} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} {'generate /s':>12}"
+    print(header)
+    print("-" * len(header))
+    for shape, cfg, batch in cases:
+        speeds = {}
+        for name, baseline in (("baseline: notebook 2-D DCGAN", True), ("astgan 1-D", False)):
+            torch.manual_seed(0)
+            trainer = make_trainer(cfg, device, baseline)
+            speeds[name] = train_throughput(trainer, batch, args.steps, device)
+            generate = generation_throughput(trainer.generator, cfg.gan.latent_dim, 64, 3, device)
+            ratio = speeds[name] / speeds["baseline: notebook 2-D DCGAN"]
+            print(f"{shape:<15} {name:<34} {count_parameters(trainer.generator):>9,} "
+                  f"{count_parameters(trainer.discriminator):>9,} {speeds[name]:>12.1f} {ratio:>5.1f}x {generate:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()

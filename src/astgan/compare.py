@@ -1,0 +1,163 @@
+"""Two evaluated runs side by side on the same TEST songs (typically GAN-augmented vs real-only).
+
+Works from each run's ``eval/predictions.csv`` only, so any two evaluated runs can be compared
+without their models. The runs must have been tested on exactly the same songs with the same
+labels; otherwise the difference would measure the split, not the models, and the comparison is
+refused.
+
+``compare_runs`` returns (and writes to ``<run_a>/eval/compare.json``)::
+
+    {"run_a": {"dir", "synthetic_ratio"}, "run_b": {...}, "n_test_songs", "n_boot", "confidence", "seed",
+     "dimensions": {"valence" | "arousal" | "mean_ccc":
+                    {"a", "b", "difference", "low", "high", "p_a_better"}}}
+
+``pd.DataFrame(result["dimensions"]).T`` is the table; :func:`comparison_table` renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from astgan.bootstrap import paired_difference
+from astgan.data.deam import to_unit_scale
+from astgan.errors import DataError, MissingArtifactError
+from astgan.eval_report import EVAL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, fmt, fmt_interval, markdown_table
+from astgan.runtime import write_json, write_text
+
+log = logging.getLogger("astgan")
+
+LABEL_TOLERANCE = 1e-3  # labels are written with 4 decimals on the 1..9 scale
+
+
+def read_predictions(run_dir: str | Path) -> pd.DataFrame:
+    """A run's ``eval/predictions.csv`` (song_id as str), checked for its columns."""
+    path = Path(run_dir) / EVAL_DIR / PREDICTIONS_FILE
+    if not path.is_file():
+        config = Path(run_dir) / "config.yaml"
+        raise MissingArtifactError(
+            f"{path} not found; run `astgan evaluate -c {config if config.is_file() else '<its config>'}` first"
+        )
+    table = pd.read_csv(path, dtype={"song_id": str})
+    missing = [c for c in PREDICTION_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; run `astgan evaluate` again for this run")
+    if table["song_id"].duplicated().any():
+        raise DataError(f"{path}: song ids repeat ({table['song_id'][table['song_id'].duplicated()].tolist()[:5]})")
+    return table
+
+
+def align_test_songs(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str) -> pd.DataFrame:
+    """B's rows in A's song order; refuses when the two runs were tested on different songs or labels."""
+    ids_a, ids_b = set(a["song_id"]), set(b["song_id"])
+    if ids_a != ids_b:
+        only_a, only_b = sorted(ids_a - ids_b, key=_id_order), sorted(ids_b - ids_a, key=_id_order)
+        raise DataError(
+            f"cannot compare: the runs were tested on different songs ({name_a}: {len(ids_a)} TEST songs, "
+            f"{name_b}: {len(ids_b)}, {len(ids_a & ids_b)} shared; only in {name_a}: {only_a[:5]}, only in "
+            f"{name_b}: {only_b[:5]}). Give both runs the same split (same data, split.seed and split "
+            f"fractions), e.g. by copying songs.csv into the second run folder before it trains."
+        )
+    b = b.set_index("song_id").loc[a["song_id"]].reset_index()
+    for column in ("valence_true", "arousal_true"):
+        gap = np.abs(a[column].to_numpy() - b[column].to_numpy())
+        if (gap > LABEL_TOLERANCE).any():
+            first = a["song_id"].iloc[int(np.argmax(gap))]
+            raise DataError(f"cannot compare: the runs give song {first} different {column.split('_')[0]} "
+                            f"labels ({name_a} vs {name_b}); they were evaluated on different annotations")
+    return b
+
+
+def _id_order(song_id: str) -> tuple:
+    return (0, int(song_id), "") if song_id.isdigit() else (1, 0, song_id)
+
+
+def _unit(table: pd.DataFrame, kind: str) -> np.ndarray:
+    """(N, 2) valence/arousal columns ``*_true`` or ``*_pred`` back on the -1..1 scale."""
+    return to_unit_scale(table[[f"valence_{kind}", f"arousal_{kind}"]].to_numpy())
+
+
+def _describe_run(run_dir: Path) -> dict:
+    """The run folder and, when its config says, its share of synthetic data (the ablation's knob)."""
+    info: dict = {"dir": str(run_dir), "synthetic_ratio": None}
+    try:
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        info["synthetic_ratio"] = saved.get("ast", {}).get("synthetic_ratio")
+    except (OSError, yaml.YAMLError, AttributeError):
+        pass
+    return info
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path, n_boot: int = 1000, confidence: float = 0.95,
+                 seed: int = 0, write: bool = True) -> dict:
+    """Paired bootstrap of CCC(A) - CCC(B) over the shared TEST songs (see the module doc).
+
+    With ``write`` the result goes to ``<run_a>/eval/compare.json``, ``compare.md`` and
+    ``compare.png``.
+    """
+    run_a, run_b = Path(run_a), Path(run_b)
+    a, b = read_predictions(run_a), read_predictions(run_b)
+    b = align_test_songs(a, b, str(run_a), str(run_b))
+    if len(a) < 2:
+        raise DataError(f"cannot compare on {len(a)} TEST song(s); a bootstrap needs at least 2")
+    summary, differences = paired_difference(_unit(a, "pred"), _unit(b, "pred"), _unit(a, "true"),
+                                             n_boot=n_boot, confidence=confidence, seed=seed)
+    result = {
+        "run_a": _describe_run(run_a),
+        "run_b": _describe_run(run_b),
+        "n_test_songs": len(a),
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "seed": seed,
+        "dimensions": summary,
+    }
+    if write:
+        from astgan.plots import plot_paired_differences
+
+        out = run_a / EVAL_DIR
+        write_json(out / "compare.json", result)
+        write_text(out / "compare.md", comparison_markdown(result))
+        plot_paired_differences(differences, summary, out / "compare.png",
+                                f"paired bootstrap over {len(a)} TEST songs: A = {run_a}, B = {run_b}")
+        log.info(f"comparison written to {out / 'compare.json'}")
+    return result
+
+
+def comparison_table(result: dict) -> str:
+    """Song-level CCC of A and B, their difference, its interval and the share of resamples A wins."""
+    conf = f"{result['confidence']:.0%} interval"
+    rows = []
+    for name, s in result["dimensions"].items():
+        rows.append([name.replace("_ccc", ""), fmt(s["a"]), fmt(s["b"]), fmt(s["difference"], signed=True),
+                     fmt_interval([s["low"], s["high"]], signed=True), f"{s['p_a_better']:.0%}"])
+    return markdown_table(["CCC", "A", "B", "A - B", conf, "A ahead in"], rows)
+
+
+def _run_line(key: str, info: dict) -> str:
+    ratio = info.get("synthetic_ratio")
+    return f"- {key}: {info['dir']}" + (f" (ast.synthetic_ratio={ratio})" if ratio is not None else "")
+
+
+def comparison_markdown(result: dict) -> str:
+    """``eval/compare.md``: which runs, the table, and how to read it."""
+    mean = result["dimensions"]["mean_ccc"]
+    verdict = ("the interval excludes 0" if mean["low"] > 0 or mean["high"] < 0
+               else "the interval includes 0: no difference is shown on these songs")
+    return "\n".join([
+        "# Comparison on the same TEST songs",
+        "",
+        _run_line("A", result["run_a"]),
+        _run_line("B", result["run_b"]),
+        "",
+        f"Song-level CCC on {result['n_test_songs']} TEST songs; paired bootstrap over songs "
+        f"({result['n_boot']} resamples, seed {result['seed']}).",
+        "",
+        comparison_table(result),
+        "",
+        f"Mean CCC difference {fmt(mean['difference'], signed=True)}: {verdict}.",
+        "",
+    ])

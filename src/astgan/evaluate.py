@@ -1,0 +1,157 @@
+"""The evaluate stage: the best regressor on the real TEST songs, beside two baselines.
+
+Reads ``ast/best.pt`` and the split saved in the run folder, and writes ``eval/``:
+
+- ``report.json``: ``{"song": {...}, "segment": {...}, "baselines": {"mean": {...}, "ridge": {...}}, ...}``
+  where each ``{...}`` is a :func:`astgan.metrics.regression_report` (per dimension CCC, Pearson r,
+  R², RMSE and MAE on the 1..9 scale, plus mean CCC); song level averages each song's segment
+  predictions. Extra keys: bootstrap intervals of the song-level CCCs, a paired bootstrap of the
+  model against the ridge, the baselines at segment level, counts and wall time.
+- ``report.md``: the same numbers as tables a person reads;
+- ``predictions.csv``: song_id, valence_true, arousal_true, valence_pred, arousal_pred (1..9);
+- ``pred_vs_true.png`` and ``va_plane.png``.
+
+The baselines are computed here on the same split so that the model's numbers always come with the
+numbers of a model that learned nothing (the TRAIN mean) and of a linear model on the spectral
+envelope (ridge on per-band mel statistics of TRAIN segments).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from astgan.baselines import band_statistics, fit_ridge, mean_predictor
+from astgan.bootstrap import ccc_intervals, paired_difference
+from astgan.config import Config
+from astgan.data.deam import to_deam_scale
+from astgan.datasets import SegmentDataset
+from astgan.errors import DataError
+from astgan.eval_report import EVAL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, REPORT_FILE, report_markdown
+from astgan.inference import BEST_CHECKPOINT, load_trained, predict_segments, song_means
+from astgan.metrics import regression_report
+from astgan.prepare import SONGS_FILE, prepare_data
+from astgan.runtime import check_config_compatible, require, resolve_device, write_json, write_text
+
+log = logging.getLogger("astgan")
+
+# The settings that shape what the model reads: evaluating with others would feed it other inputs.
+MODEL_INPUT_KEYS = [
+    "features.sample_rate", "features.n_mels", "features.frame_length_ms", "features.frame_shift_ms",
+    "features.segment_frames",
+]
+BAND_CHUNK = 256  # segments per band-statistics chunk: bounded memory on full DEAM
+
+
+def evaluate(cfg: Config, progress: bool = True) -> dict:
+    """Evaluate ``<run>/ast/best.pt`` on the TEST songs; write and return the report (see module doc)."""
+    started = time.perf_counter()
+    run_dir = cfg.run_dir
+    best = require(run_dir / BEST_CHECKPOINT, "train-ast")
+    require(run_dir / SONGS_FILE, "train-ast")  # the split the model was trained on
+    trained = load_trained(best, resolve_device(cfg.run.device))
+    check_config_compatible(trained.config.to_dict(), cfg.to_dict(), MODEL_INPUT_KEYS, f"the model in {best}")
+
+    data = prepare_data(cfg, progress=progress)
+    train = SegmentDataset(*data.subset("train"), cfg.features, trained.normalization)
+    test = SegmentDataset(*data.subset("test"), cfg.features, trained.normalization)
+    n_test = len(test.songs)
+    if n_test < 2:
+        raise DataError(f"{run_dir / SONGS_FILE} has {n_test} TEST song(s); evaluation needs at least 2 "
+                        "(raise split.test or use more songs, in a new run.dir)")
+
+    segment_pred = predict_segments(trained, test, cfg.ast.batch_size, cfg.run.precision, progress, "evaluate TEST")
+    song_pred = song_means(segment_pred, test.song_index, n_test)
+    song_true = test.song_labels
+    baselines = baseline_predictions(train, test, data.labels("train"), cfg.eval.ridge_alpha, progress)
+
+    boot = dict(n_boot=cfg.eval.bootstrap_samples, confidence=cfg.eval.confidence, seed=cfg.run.seed)
+    model_vs_ridge, _ = paired_difference(song_pred, baselines["ridge"][1], song_true, **boot)
+    report = {
+        "song": regression_report(song_pred, song_true),
+        "segment": regression_report(segment_pred, test.labels),
+        "baselines": {name: regression_report(song, song_true) for name, (_, song) in baselines.items()},
+        "baselines_segment": {name: regression_report(seg, test.labels) for name, (seg, _) in baselines.items()},
+        "intervals": {
+            "method": "percentile bootstrap over TEST songs",
+            **boot,
+            "model": ccc_intervals(song_pred, song_true, **boot),
+            "ridge": ccc_intervals(baselines["ridge"][1], song_true, **boot),
+        },
+        "model_vs_ridge": model_vs_ridge,
+        "n_test_songs": n_test,
+        "n_test_segments": len(test),
+        "n_train_segments": len(train),
+        "checkpoint": {"path": str(best), "epoch": trained.epoch},
+        "run": str(run_dir),
+    }
+    report["wall_seconds"] = round(time.perf_counter() - started, 2)
+    write_outputs(report, test.songs["song_id"].tolist(), song_true, song_pred, run_dir / EVAL_DIR)
+    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report['wall_seconds']:.1f}s: "
+             f"{run_dir / EVAL_DIR / REPORT_FILE}")
+    return report
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def baseline_predictions(train: SegmentDataset, test: SegmentDataset, train_song_labels: np.ndarray,
+                         ridge_alpha: float, progress: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Predictions of the baselines on the TEST segments and songs.
+
+    - ``mean``: the mean label of the TRAIN songs, for every segment;
+    - ``ridge``: ridge on per-band mel mean + std, fitted on TRAIN segments (each labelled with its
+      song's label); a song's prediction is the mean over its segments, as for the model.
+
+    Returns name -> ((N_test_segments, 2), (N_test_songs, 2)) on the -1..1 scale.
+    """
+    n_songs = len(test.songs)
+    ridge = fit_ridge(dataset_band_statistics(train, progress, "band stats TRAIN"), train.labels, alpha=ridge_alpha)
+    ridge_segments = ridge.predict(dataset_band_statistics(test, progress, "band stats TEST"))
+    mean_segments = mean_predictor(train_song_labels, len(test))
+    return {
+        "mean": (mean_segments, mean_predictor(train_song_labels, n_songs)),
+        "ridge": (ridge_segments, song_means(ridge_segments, test.song_index, n_songs)),
+    }
+
+
+def dataset_band_statistics(dataset: SegmentDataset, progress: bool = False, desc: str = "band stats") -> np.ndarray:
+    """(N_segments, 2 * n_mels) per-band mean and std of every segment, read in bounded chunks."""
+    from tqdm import tqdm
+
+    chunks = [np.arange(i, min(i + BAND_CHUNK, len(dataset))) for i in range(0, len(dataset), BAND_CHUNK)]
+    stats = [band_statistics(dataset.stack(chunk)) for chunk in tqdm(chunks, desc=desc, disable=not progress, leave=False)]
+    return np.concatenate(stats) if stats else np.zeros((0, 2 * dataset.n_mels))
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def predictions_frame(song_ids: list[str], true: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
+    """The ``predictions.csv`` table: one row per song, labels and predictions on DEAM's 1..9 scale."""
+    true, pred = to_deam_scale(true), to_deam_scale(pred)
+    return pd.DataFrame({
+        "song_id": [str(s) for s in song_ids],
+        "valence_true": true[:, 0], "arousal_true": true[:, 1],
+        "valence_pred": pred[:, 0], "arousal_pred": pred[:, 1],
+    })[PREDICTION_COLUMNS]
+
+
+def write_outputs(report: dict, song_ids: list[str], song_true: np.ndarray, song_pred: np.ndarray,
+                  out_dir: Path) -> list[Path]:
+    """Write report.json, report.md, predictions.csv and the two figures into ``out_dir``."""
+    from astgan.plots import plot_predicted_vs_true, plot_va_plane
+
+    table = predictions_frame(song_ids, song_true, song_pred)
+    title = f"{report['run']}: {len(song_ids)} TEST songs"
+    return [
+        write_json(out_dir / REPORT_FILE, report),
+        write_text(out_dir / "report.md", report_markdown(report)),
+        write_text(out_dir / PREDICTIONS_FILE, table.to_csv(index=False, float_format="%.4f")),
+        plot_predicted_vs_true(song_true, song_pred, report["song"], out_dir / "pred_vs_true.png", title),
+        plot_va_plane(song_true, song_pred, out_dir / "va_plane.png", title),
+    ]

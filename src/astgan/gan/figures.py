@@ -1,0 +1,115 @@
+"""Figures of the GAN and of its synthetic set, each written as a PNG beside its artifact.
+
+All take plain numpy arrays: spectrograms (n_mels, frames) in the normalised log-mel space and
+labels (N, 2) on -1..1 (axes show DEAM's 1..9 scale).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from astgan.plots import show_spectrogram, to_deam
+from astgan.runtime import save_figure
+
+# The notebook's healthy ranges for the last epochs: shaded behind the curves.
+HEALTHY_BANDS = {
+    "g_loss": (0.5, 2.0),
+    "d_loss": (0.5, 1.5),
+    "d_real_acc": (0.7, 0.9),
+    "d_fake_acc": (0.5, 0.7),
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_gan_history(rows: list[dict], path: Path) -> Path:
+    """Losses and D accuracies by epoch (``rows``: metrics.csv rows), healthy bands shaded."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in rows]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, keys in ((loss_ax, ("g_loss", "d_loss")), (acc_ax, ("d_real_acc", "d_fake_acc"))):
+        for key, color in zip(keys, ("tab:blue", "tab:orange")):
+            ax.plot(epochs, [row[key] for row in rows], marker=".", color=color, label=key)
+            low, high = HEALTHY_BANDS[key]
+            ax.axhspan(low, high, color=color, alpha=0.1)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    loss_ax.set_title("losses (shaded: the notebook's healthy bands)", fontsize=9)
+    acc_ax.set_title("discriminator accuracy", fontsize=9)
+    acc_ax.set_ylim(-0.02, 1.02)
+    return save_figure(fig, path)
+
+
+def plot_condition_grid(real: np.ndarray, generated: np.ndarray, labels: np.ndarray, path: Path,
+                        title: str, real_labels: np.ndarray | None = None) -> Path:
+    """One row per condition: a real segment with a nearby label, then generated ones.
+
+    ``real``: (R, n_mels, frames); ``generated``: (R, K, n_mels, frames); ``labels``: (R, 2) the
+    requested conditions; ``real_labels``: (R, 2) the real segments' labels (default ``labels``).
+    All panels share one colour scale.
+    """
+    plt = _pyplot()
+    real_labels = labels if real_labels is None else real_labels
+    rows, per_row = generated.shape[:2]
+    fig, axes = plt.subplots(rows, per_row + 1, figsize=(2.4 * (per_row + 1), 1.8 * rows), squeeze=False)
+    vmin = float(np.percentile(real, 1))
+    vmax = float(np.percentile(real, 99))
+    for r in range(rows):
+        v, a = to_deam(real_labels[r])
+        show_spectrogram(axes[r, 0], real[r], f"real TRAIN  V {v:.1f} A {a:.1f}", vmin, vmax)
+        v, a = to_deam(labels[r])
+        for k in range(per_row):
+            show_spectrogram(axes[r, k + 1], generated[r, k], f"generated  V {v:.1f} A {a:.1f}", vmin, vmax)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def plot_label_plane(train_labels: np.ndarray, synthetic_labels: np.ndarray, path: Path, sampler: str) -> Path:
+    """V/A plane: real TRAIN labels (one per segment) under the synthetic set's conditions."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    synthetic, real = to_deam(synthetic_labels), to_deam(train_labels)
+    ax.scatter(synthetic[:, 0], synthetic[:, 1], s=5, alpha=0.35, color="tab:red",
+               label=f"synthetic ({len(synthetic)}, sampler {sampler})")
+    ax.scatter(real[:, 0], real[:, 1], s=9, alpha=0.6, color="tab:blue", label=f"real TRAIN segments ({len(real)})")
+    ax.axhline(5, color="k", lw=0.5)
+    ax.axvline(5, color="k", lw=0.5)
+    ax.set_xlim(1, 9)
+    ax.set_ylim(1, 9)
+    ax.set_xlabel("valence (1..9)")
+    ax.set_ylabel("arousal (1..9)")
+    ax.legend(loc="lower right", fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_mean_spectrum(real_band_stats: np.ndarray, synthetic_band_stats: np.ndarray, path: Path) -> Path:
+    """Per-band mean and movement of real TRAIN vs synthetic segments.
+
+    Inputs: (N, 2 n_mels) per-band statistics (means then stds over time, as
+    :func:`astgan.baselines.band_statistics` returns). Left: band means; right: each band's
+    standard deviation over time. Lines are averages over segments, shades +-1 sd across segments.
+    """
+    plt = _pyplot()
+    fig, (mean_ax, std_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for stats, name, color in ((real_band_stats, "real TRAIN", "tab:blue"), (synthetic_band_stats, "synthetic", "tab:red")):
+        n_mels = stats.shape[1] // 2
+        bands = np.arange(n_mels)
+        for ax, values in ((mean_ax, stats[:, :n_mels]), (std_ax, stats[:, n_mels:])):
+            centre, spread = values.mean(axis=0), values.std(axis=0)
+            ax.plot(bands, centre, color=color, label=name)
+            ax.fill_between(bands, centre - spread, centre + spread, color=color, alpha=0.15)
+    mean_ax.set_title("band mean", fontsize=9)
+    std_ax.set_title("band standard deviation over time", fontsize=9)
+    for ax in (mean_ax, std_ax):
+        ax.set_xlabel("mel band (low to high)")
+        ax.legend(fontsize=8)
+    return save_figure(fig, path)

@@ -1,0 +1,84 @@
+"""The notebook's stabilisation recipe as small pure functions, so each rule can be tested alone.
+
+- BCE with one-sided noisy labels: real targets drawn per sample from ``real_label_range``
+  (0.8..1.0), fake targets from ``fake_label_range`` (0.0..0.2); or the hinge loss.
+- D loss = mean of its real and fake terms.
+- A second generator update in a step where the discriminator is too strong.
+- Signs of mode collapse, checked once per epoch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Collapse signature 1: D wins outright (loss near 0) while G's loss is high, for several epochs.
+COLLAPSE_D_LOSS = 0.05
+COLLAPSE_G_LOSS = 4.0
+COLLAPSE_EPOCHS = 3
+# Collapse signature 2: samples for one condition barely differ across z, relative to how much
+# real TRAIN segments differ from each other.
+COLLAPSE_DIVERSITY = 0.05
+
+
+def smoothed_targets(n: int, value_range: tuple[float, float], device: torch.device | str = "cpu") -> torch.Tensor:
+    """(n,) targets drawn uniformly from ``value_range`` = (low, high), one per sample."""
+    low, high = value_range
+    return torch.empty(n, device=device).uniform_(low, high)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, loss: str,
+                       real_range: tuple[float, float], fake_range: tuple[float, float]) -> torch.Tensor:
+    """Mean of the real and the fake term. ``loss``: "bce" (with smoothed targets) or "hinge".
+
+    The hinge loss has no targets, so the label ranges do not apply to it.
+    """
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    if loss == "hinge":
+        real_term = F.relu(1.0 - real_logits).mean()
+        fake_term = F.relu(1.0 + fake_logits).mean()
+    else:
+        real_term = F.binary_cross_entropy_with_logits(real_logits, smoothed_targets(len(real_logits), real_range, real_logits.device))
+        fake_term = F.binary_cross_entropy_with_logits(fake_logits, smoothed_targets(len(fake_logits), fake_range, fake_logits.device))
+    return 0.5 * (real_term + fake_term)
+
+
+def generator_loss(fake_logits: torch.Tensor, loss: str) -> torch.Tensor:
+    """Non-saturating BCE (targets 1, no smoothing) or the hinge generator loss -E[D(G(z))]."""
+    fake_logits = fake_logits.float()
+    if loss == "hinge":
+        return -fake_logits.mean()
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
+    """(share of real segments called real, share of fake segments called fake); logit 0 is the border."""
+    return float((real_logits > 0).float().mean()), float((fake_logits < 0).float().mean())
+
+
+def needs_extra_generator_step(real_acc: float, fake_acc: float, threshold: float) -> bool:
+    """True when D's accuracy, the mean of its real and fake accuracy, exceeds ``threshold``."""
+    return (real_acc + fake_acc) / 2.0 > threshold
+
+
+def collapse_signs(history: list[dict], sample_diversity: float | None) -> list[str]:
+    """Warnings for a collapse signature in the epochs so far (``history``: metrics.csv rows).
+
+    ``sample_diversity``: mean distance between samples drawn for one condition with different z,
+    divided by the mean distance between real TRAIN segments (None when not measured).
+    """
+    signs = []
+    recent = history[-COLLAPSE_EPOCHS:]
+    if len(recent) == COLLAPSE_EPOCHS and all(
+        row["d_loss"] < COLLAPSE_D_LOSS and row["g_loss"] > COLLAPSE_G_LOSS for row in recent
+    ):
+        signs.append(
+            f"D loss < {COLLAPSE_D_LOSS} with G loss > {COLLAPSE_G_LOSS} for the last {COLLAPSE_EPOCHS} epochs: "
+            "the discriminator wins outright and the generator gets no useful gradient"
+        )
+    if sample_diversity is not None and sample_diversity < COLLAPSE_DIVERSITY:
+        signs.append(
+            f"samples for one condition are nearly identical across z (diversity {sample_diversity:.3f} of "
+            f"the real data's, below {COLLAPSE_DIVERSITY})"
+        )
+    return signs

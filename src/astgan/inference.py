@@ -1,0 +1,89 @@
+"""Running a trained regressor: load ``ast/best.pt``, predict segments, average them per song.
+
+Shared by ``astgan evaluate`` (TEST songs from the cache) and ``astgan predict`` (new audio files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from astgan.config import Config
+from astgan.errors import CheckpointError
+from astgan.features import Normalization
+from astgan.runtime import autocast_dtype, load_checkpoint, resolve_precision
+
+BEST_CHECKPOINT = Path("ast") / "best.pt"
+
+
+@dataclass
+class TrainedRegressor:
+    """A regressor rebuilt from its checkpoint, with what it needs to read new inputs."""
+
+    model: torch.nn.Module  # ASTRegressor, in eval mode on ``device``
+    config: Config  # the config it was trained with
+    normalization: Normalization  # applied to log-mels before the model sees them
+    epoch: int
+    path: Path
+    device: torch.device
+
+
+def load_trained(path: str | Path, device: torch.device) -> TrainedRegressor:
+    """Load ``ast/best.pt`` (weights_only) and move the model to ``device``.
+
+    A missing file raises MissingArtifactError naming `astgan train-ast`.
+    """
+    from astgan.regressor import load_regressor
+
+    path = Path(path)
+    model, config = load_regressor(path)
+    ckpt = load_checkpoint(path, produced_by="train-ast")  # for the normalisation and the epoch
+    norm = ckpt.get("normalization")
+    if not isinstance(norm, dict) or not {"mean", "std"} <= set(norm):
+        raise CheckpointError(f"{path}: no 'normalization' entry with mean and std; train the model again with `astgan train-ast`")
+    normalization = Normalization(float(norm["mean"]), float(norm["std"]), str(norm.get("source", "train")))
+    return TrainedRegressor(model.to(device).eval(), config, normalization, int(ckpt.get("epoch", -1)), path, device)
+
+
+def predict_segments(trained: TrainedRegressor, segments: Dataset | np.ndarray, batch_size: int,
+                     precision: str = "auto", progress: bool = False, desc: str = "predict") -> np.ndarray:
+    """Model outputs for every segment, in order.
+
+    ``segments``: a dataset whose items are ``spec`` or ``(spec, ...)`` with spec (n_mels, frames)
+    normalised, or an (N, n_mels, frames) array. Returns (N, 2) float64 on the -1..1 scale.
+    """
+    from tqdm import tqdm
+
+    if isinstance(segments, np.ndarray):
+        segments = TensorDataset(torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)))
+    device = trained.device
+    dtype = autocast_dtype(resolve_precision(precision, device))
+    loader = DataLoader(segments, batch_size=batch_size, shuffle=False)
+    outputs = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
+            specs = batch[0] if isinstance(batch, (list, tuple)) else batch
+            outputs.append(trained.model(specs.to(device)).float().detach().cpu().numpy())
+    if not outputs:
+        return np.zeros((0, 2), dtype=np.float64)
+    return np.concatenate(outputs).astype(np.float64)
+
+
+def song_means(values: np.ndarray, song_index: np.ndarray, n_songs: int) -> np.ndarray:
+    """Average segment rows per song.
+
+    ``values``: (N_segments, D); ``song_index``: (N_segments,) song row of each segment. Returns
+    (n_songs, D); every song must own at least one segment.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    song_index = np.asarray(song_index, dtype=np.int64)
+    counts = np.bincount(song_index, minlength=n_songs)
+    if len(counts) != n_songs or (counts == 0).any():
+        raise ValueError(f"song_index must give every one of {n_songs} songs at least one segment")
+    sums = np.zeros((n_songs, values.shape[1]), dtype=np.float64)
+    np.add.at(sums, song_index, values)
+    return sums / counts[:, None]

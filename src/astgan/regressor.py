@@ -1,0 +1,257 @@
+"""The Audio Spectrogram Transformer regressor of (valence, arousal).
+
+A Hugging Face ``ASTModel`` encoder with a fresh two-output linear head. It reads spectrograms in
+astgan's convention, (B, n_mels, frames) in the normalised log-mel space, and transposes them to
+AST's (B, frames, n_mels) itself. Predictions are on the -1..1 label scale.
+
+Two ways to build it (``build_regressor``):
+
+- ``ast.pretrained`` names a hub id or a local folder: the encoder's weights come from there. When
+  the segment length (``features.segment_frames``, AST's ``max_length``) or the strides differ from
+  the checkpoint's, the position embeddings are resized by bilinear interpolation over the patch
+  grid, as the original AST recipe does, instead of being re-initialised.
+- otherwise an ``ASTConfig`` is built from the ``ast`` section (small for the demo and the tests).
+
+A checkpoint stores the AST config as a plain dict, so ``load_regressor`` rebuilds the model
+offline, without ever reaching the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import ASTConfig, ASTModel
+
+from astgan.config import Config
+from astgan.errors import AstganError, CheckpointError
+from astgan.runtime import load_checkpoint
+
+log = logging.getLogger("astgan")
+
+N_OUTPUTS = 2  # valence, arousal
+POSITION_KEY = "embeddings.position_embeddings"
+N_SPECIAL_TOKENS = 2  # AST prepends a CLS and a distillation token to the patches
+
+
+class ASTRegressor(nn.Module):
+    """AST encoder + linear head: (B, n_mels, frames) normalised log-mels -> (B, 2) on -1..1."""
+
+    def __init__(self, ast_config: ASTConfig):
+        super().__init__()
+        self.ast_config = ast_config
+        self.encoder = ASTModel(ast_config)
+        self.head = nn.Linear(ast_config.hidden_size, N_OUTPUTS)
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(n_mels, frames) of the spectrograms the model reads."""
+        return self.ast_config.num_mel_bins, self.ast_config.max_length
+
+    def embed(self, specs: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, hidden) pooled embedding (mean of the CLS and distillation tokens)."""
+        if specs.dim() != 3 or tuple(specs.shape[1:]) != self.input_shape:
+            raise ValueError(f"specs have shape {tuple(specs.shape)}, expected (B, {self.input_shape[0]}, {self.input_shape[1]})")
+        return self.encoder(input_values=specs.transpose(1, 2)).pooler_output
+
+    def forward(self, specs: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, 2) predicted (valence, arousal) on the -1..1 scale."""
+        return self.head(self.embed(specs))
+
+
+# --------------------------------------------------------------------------- building
+
+
+def ast_config_from(cfg: Config) -> ASTConfig:
+    """A fresh AST architecture from the ``ast`` section, sized to the configured segments."""
+    a = cfg.ast
+    return ASTConfig(
+        hidden_size=a.hidden_size,
+        num_hidden_layers=a.num_layers,
+        num_attention_heads=a.num_heads,
+        intermediate_size=a.intermediate_size,
+        patch_size=a.patch_size,
+        frequency_stride=a.frequency_stride,
+        time_stride=a.time_stride,
+        max_length=cfg.features.segment_frames,
+        num_mel_bins=cfg.features.n_mels,
+        hidden_dropout_prob=a.dropout,
+        attention_probs_dropout_prob=a.dropout,
+    )
+
+
+def build_regressor(cfg: Config) -> ASTRegressor:
+    """The regressor described by ``cfg``: pretrained encoder when ``ast.pretrained`` is set, else fresh."""
+    if cfg.ast.pretrained:
+        return _from_pretrained(cfg)
+    model = ASTRegressor(ast_config_from(cfg))
+    # HF starts position embeddings at zero (right when they are loaded, not when trained from
+    # scratch): small random values let patches tell their place from the first step, as in ViT.
+    nn.init.trunc_normal_(model.encoder.embeddings.position_embeddings, std=0.02)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info(f"AST regressor: fresh, {model.ast_config.num_hidden_layers} layers, hidden {model.ast_config.hidden_size}, "
+             f"{n_patches(model.ast_config)} patches, {n_params / 1e3:.0f}k parameters")
+    return model
+
+
+def n_patches(ast_config: ASTConfig) -> int:
+    freq, time = patch_grid(ast_config)
+    return freq * time
+
+
+def patch_grid(ast_config: ASTConfig) -> tuple[int, int]:
+    """(frequency, time) patch counts, as ``ASTEmbeddings.get_shape`` computes them."""
+    freq = (ast_config.num_mel_bins - ast_config.patch_size) // ast_config.frequency_stride + 1
+    time = (ast_config.max_length - ast_config.patch_size) // ast_config.time_stride + 1
+    return freq, time
+
+
+def _load_pretrained_encoder(source: str) -> ASTModel:
+    """``ASTModel.from_pretrained`` on a local folder or a hub id; an AstganError when neither works.
+
+    Works for folders saved from ``ASTModel`` and from ``ASTForAudioClassification`` (the
+    classification head is left behind).
+    """
+    folder = Path(source).expanduser()
+    if folder.exists():
+        if not (folder / "config.json").is_file():
+            raise AstganError(f"ast.pretrained={source}: folder has no config.json; expected a folder written by "
+                              "save_pretrained (config.json + model.safetensors)")
+        try:
+            return ASTModel.from_pretrained(folder)
+        except (OSError, ValueError) as err:
+            raise AstganError(f"ast.pretrained={source}: cannot load the AST weights ({err})") from None
+    try:
+        try:  # the local Hugging Face cache first: no network needed once downloaded
+            return ASTModel.from_pretrained(source, local_files_only=True)
+        except OSError:
+            if not _hub_reachable():  # fail now instead of after the hub client's ~25 s of retries
+                raise OSError("the Hugging Face hub cannot be reached from this machine") from None
+            return ASTModel.from_pretrained(source)
+    except Exception as err:  # offline, unknown id, gated repo: all end the same way for the user
+        raise AstganError(
+            f"ast.pretrained={source}: not a local folder, and the Hugging Face hub gave no model "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). On a machine with network run "
+            f"`huggingface-cli download {source} --local-dir data/ast-pretrained` (or ASTModel.from_pretrained(...)"
+            ".save_pretrained('data/ast-pretrained')), copy that folder here and set "
+            "--set ast.pretrained=data/ast-pretrained"
+        ) from None
+
+
+def _hub_reachable() -> bool:
+    """Whether the hub's host name resolves (HF_ENDPOINT respected); False when offline."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname, 443)
+        return True
+    except OSError:
+        return False
+
+
+def _from_pretrained(cfg: Config) -> ASTRegressor:
+    source = cfg.ast.pretrained
+    pretrained = _load_pretrained_encoder(source)
+    saved = pretrained.config
+    if saved.num_mel_bins != cfg.features.n_mels:
+        raise AstganError(f"ast.pretrained={source} reads {saved.num_mel_bins} mel bins but features.n_mels is "
+                          f"{cfg.features.n_mels}; set features.n_mels={saved.num_mel_bins}")
+    if cfg.ast.patch_size != saved.patch_size:
+        log.warning(f"ast.patch_size={cfg.ast.patch_size} ignored: {source} was trained with patch size {saved.patch_size}")
+    # The pretrained architecture, with our segment length, strides and dropout.
+    ast_config = ASTConfig.from_dict({
+        **saved.to_dict(),
+        "max_length": cfg.features.segment_frames,
+        "frequency_stride": cfg.ast.frequency_stride,
+        "time_stride": cfg.ast.time_stride,
+        "hidden_dropout_prob": cfg.ast.dropout,
+        "attention_probs_dropout_prob": cfg.ast.dropout,
+    })
+    model = ASTRegressor(ast_config)
+    state = pretrained.state_dict()
+    old_grid, new_grid = patch_grid(saved), patch_grid(ast_config)
+    if old_grid != new_grid:
+        state[POSITION_KEY] = interpolate_position_embeddings(state[POSITION_KEY], old_grid, new_grid)
+        log.info(f"position embeddings of {source} interpolated from {old_grid[0]} x {old_grid[1]} to "
+                 f"{new_grid[0]} x {new_grid[1]} (frequency x time) patches: max_length {saved.max_length} -> "
+                 f"{ast_config.max_length}, strides {saved.frequency_stride}/{saved.time_stride} -> "
+                 f"{ast_config.frequency_stride}/{ast_config.time_stride}")
+    model.encoder.load_state_dict(state)  # strict: every encoder weight comes from the checkpoint
+    log.info(f"AST regressor: encoder from {source} ({ast_config.num_hidden_layers} layers, hidden "
+             f"{ast_config.hidden_size}), new 2-output head")
+    return model
+
+
+def interpolate_position_embeddings(position: torch.Tensor, old_grid: tuple[int, int],
+                                    new_grid: tuple[int, int]) -> torch.Tensor:
+    """Resize AST position embeddings to another patch grid.
+
+    ``position``: (1, 2 + F*T, hidden), the two special tokens first, then the patches in
+    frequency-major order (as ``ASTPatchEmbeddings`` flattens its (F, T) output). Returns
+    (1, 2 + F'*T', hidden): special tokens kept, the patch grid resized bilinearly.
+    """
+    (f_old, t_old), (f_new, t_new) = old_grid, new_grid
+    special, patches = position[:, :N_SPECIAL_TOKENS], position[:, N_SPECIAL_TOKENS:]
+    hidden = position.shape[-1]
+    if patches.shape[1] != f_old * t_old:
+        raise CheckpointError(f"position embeddings hold {patches.shape[1]} patches, expected {f_old} x {t_old}")
+    grid = patches.reshape(1, f_old, t_old, hidden).permute(0, 3, 1, 2)  # (1, hidden, F, T)
+    grid = F.interpolate(grid.float(), size=(f_new, t_new), mode="bilinear", align_corners=False).to(position.dtype)
+    patches = grid.permute(0, 2, 3, 1).reshape(1, f_new * t_new, hidden)
+    return torch.cat([special, patches], dim=1)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def regressor_checkpoint(model: ASTRegressor, cfg: Config, normalization: dict, epoch: int, val: dict) -> dict:
+    """The ``ast/best.pt`` payload: tensors and plain data only (loads with weights_only=True).
+
+    ``normalization``: {"mean", "std", "source"}; ``val``: validation metrics of that epoch.
+    """
+    return {
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": cfg.to_dict(),
+        "ast_config": ast_config_to_dict(model.ast_config),
+        "normalization": dict(normalization),
+        "epoch": int(epoch),
+        "val": val,
+    }
+
+
+def ast_config_to_dict(ast_config: ASTConfig) -> dict:
+    """The AST config as plain data (no torch dtypes), enough to rebuild the architecture offline."""
+    return {k: (str(v) if isinstance(v, torch.dtype) else v) for k, v in ast_config.to_dict().items()}
+
+
+def load_regressor(path: str | Path) -> tuple[ASTRegressor, Config]:
+    """Rebuild the regressor of a checkpoint from its own saved configs (never reaches the hub).
+
+    Returns the model in eval mode on the CPU, and the experiment config it was trained with. The
+    checkpoint's ``normalization`` entry says how inputs must be normalised.
+    """
+    ckpt = load_checkpoint(path, produced_by="train-ast")
+    missing = [k for k in ("model", "config", "ast_config") if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not an AST regressor checkpoint (missing {missing})")
+    cfg = Config.from_dict(ckpt["config"], source=f"{path} (saved config)")
+    return regressor_from_checkpoint(ckpt, str(path)).eval(), cfg
+
+
+def regressor_from_checkpoint(ckpt: dict, name: str = "checkpoint") -> ASTRegressor:
+    """The model of a loaded checkpoint dict: architecture from its ``ast_config``, then its weights."""
+    ast_config = ASTConfig.from_dict({k: v for k, v in ckpt["ast_config"].items() if k != "dtype"})
+    model = ASTRegressor(ast_config)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{name}: weights do not match the saved AST config ({err})") from None
+    return model

@@ -1,0 +1,180 @@
+"""The synthesize stage: draw conditions, generate segments, write them with a quality report.
+
+``synthesize(cfg)`` reads ``<run>/gan/generator.pt`` and writes into ``<run>/synthetic/``:
+``synthetic.npz`` (specs (N, n_mels, frames) float16 in the normalised log-mel space, labels
+(N, 2) float32 on -1..1), ``quality.json`` (see :mod:`astgan.quality`) and three figures:
+``real_vs_synthetic.png``, ``labels.png`` and ``mean_spectrum.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from astgan.config import Config
+from astgan.datasets import SegmentDataset
+from astgan.errors import AstganError
+from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_spectrum
+from astgan.gan.models import load_generator
+from astgan.plots import nearest_to_corners
+from astgan.prepare import prepare_data
+from astgan.quality import SegmentSummary, quality_report, summarize
+from astgan.runtime import check_config_compatible, require, resolve_device, write_atomic, write_json
+
+log = logging.getLogger("astgan")
+
+SYNTH_DIR = "synthetic"
+SYNTHETIC_FILE = "synthetic.npz"
+QUALITY_FILE = "quality.json"
+# The balanced sampler's weights are capped at this multiple of the mean weight, so that one
+# isolated song cannot take a large share of the synthetic set.
+MAX_BALANCE_WEIGHT = 5.0
+MAX_MATCHED = 2048  # at most this many segments in the realism reference batch
+SUMMARY_CHUNK = 256  # segments read at a time when summarising a real split
+
+
+def inverse_density_weights(labels: np.ndarray) -> np.ndarray:
+    """(N,) sampling probabilities proportional to 1 / (label density), capped; labels: (N, 2).
+
+    The density is a Gaussian kernel density estimate over the V/A plane (Scott's bandwidth), so
+    labels in sparse regions (DEAM's extremes) get the largest weights.
+    """
+    from scipy.stats import gaussian_kde
+
+    labels = np.asarray(labels, dtype=np.float64)
+    if len(labels) < 3:
+        return np.full(len(labels), 1.0 / len(labels))
+    try:
+        density = gaussian_kde(labels.T)(labels.T)
+    except np.linalg.LinAlgError:  # labels on a line: no 2-D density, fall back to equal weights
+        return np.full(len(labels), 1.0 / len(labels))
+    weights = 1.0 / np.maximum(density, 1e-12)
+    weights = np.minimum(weights / weights.mean(), MAX_BALANCE_WEIGHT)
+    return weights / weights.sum()
+
+
+def sample_conditions(train_labels: np.ndarray, n: int, sampler: str, jitter: float,
+                      rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) float32 conditions on -1..1 drawn from the TRAIN songs' labels (``train_labels``: (N, 2)).
+
+    - ``empirical``: TRAIN labels resampled uniformly, plus Gaussian noise of sd ``jitter``;
+    - ``uniform``: uniform over the box that the TRAIN labels span;
+    - ``balanced``: TRAIN labels resampled with probability proportional to 1 / density
+      (:func:`inverse_density_weights`), plus the same noise.
+    """
+    train_labels = np.asarray(train_labels, dtype=np.float64)
+    if train_labels.ndim != 2 or train_labels.shape[1] != 2 or len(train_labels) == 0:
+        raise ValueError(f"train labels have shape {train_labels.shape}, expected (N >= 1, 2)")
+    if sampler == "uniform":
+        low, high = train_labels.min(axis=0), train_labels.max(axis=0)
+        conditions = rng.uniform(low, high, size=(n, 2))
+    elif sampler in ("empirical", "balanced"):
+        weights = inverse_density_weights(train_labels) if sampler == "balanced" else None
+        picks = rng.choice(len(train_labels), size=n, p=weights)
+        conditions = train_labels[picks] + rng.normal(0.0, jitter, size=(n, 2))
+    else:
+        raise ValueError(f"unknown sampler '{sampler}'; expected empirical, uniform or balanced")
+    return np.clip(conditions, -1.0, 1.0).astype(np.float32)
+
+
+@torch.no_grad()
+def generate(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int, seed: int,
+             device: torch.device | str = "cpu", progress: bool = False) -> np.ndarray:
+    """Segments for (N, 2) ``conditions``: (N, n_mels, frames) float32, in eval mode, seeded noise."""
+    from tqdm import tqdm
+
+    generator = generator.to(device).eval()
+    noise = torch.Generator().manual_seed(seed)  # on the CPU: the same samples on any device
+    latent_dim = generator.latent_dim
+    out = []
+    for start in tqdm(range(0, len(conditions), batch_size), desc="generate", unit="batch", disable=not progress, leave=False):
+        condition = torch.from_numpy(np.asarray(conditions[start:start + batch_size], dtype=np.float32))
+        z = torch.randn(len(condition), latent_dim, generator=noise)
+        out.append(generator(z.to(device), condition.to(device)).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def write_synthetic(path: Path, specs: np.ndarray, labels: np.ndarray, n_mels: int, frames: int) -> Path:
+    """Check shapes, then write ``specs`` as float16 and ``labels`` as float32 into one .npz atomically."""
+    expected_specs, expected_labels = (len(labels), n_mels, frames), (len(labels), 2)
+    if specs.shape != expected_specs or labels.shape != expected_labels:
+        raise AstganError(
+            f"synthetic set has specs {specs.shape} and labels {labels.shape}; expected {expected_specs} "
+            f"and {expected_labels} (features.n_mels x features.segment_frames)"
+        )
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle: np.savez would append .npz to a bare name
+            np.savez(handle, specs=specs.astype(np.float16), labels=labels.astype(np.float32))
+
+    return write_atomic(path, writer)
+
+
+def load_synthetic(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(specs (N, n_mels, frames) float16, labels (N, 2) float32) of a ``synthetic.npz``."""
+    path = require(path, "synthesize")
+    with np.load(path, allow_pickle=False) as archive:
+        return archive["specs"], archive["labels"]
+
+
+def summarize_split(segments: SegmentDataset) -> SegmentSummary:
+    """Quality-report summary of real segments, read chunk by chunk from the cache."""
+    chunks = np.array_split(np.arange(len(segments)), max(1, -(-len(segments) // SUMMARY_CHUNK)))
+    return summarize(segments.stack(chunk) for chunk in chunks)
+
+
+def synthesize(cfg: Config, progress: bool = True) -> dict:
+    """Generate ``synth.n`` segments with the run's generator, write them, report their quality."""
+    generator_path = require(cfg.run_dir / "gan" / "generator.pt", "train-gan")
+    generator, generator_cfg = load_generator(generator_path)
+    check_config_compatible(generator_cfg.to_dict(), cfg.to_dict(), ["features.n_mels", "features.segment_frames"],
+                            str(generator_path))
+    data = prepare_data(cfg, progress=progress)
+    train = SegmentDataset.from_split(data, "train", cfg.features)
+    val = SegmentDataset.from_split(data, "val", cfg.features)
+    device = resolve_device(cfg.run.device)
+    synth = cfg.synth
+    rng = np.random.default_rng(synth.seed)
+    song_labels = data.labels("train")
+
+    conditions = sample_conditions(song_labels, synth.n, synth.sampler, synth.jitter, rng)
+    started = time.perf_counter()
+    specs = generate(generator, conditions, synth.batch_size, synth.seed, device, progress)
+    seconds = time.perf_counter() - started
+    log.info(f"generated {len(specs)} segments in {seconds:.1f}s ({len(specs) / seconds:.0f}/s) on {device}")
+    out_dir = cfg.run_dir / SYNTH_DIR
+    write_synthetic(out_dir / SYNTHETIC_FILE, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
+
+    # Realism reference: generated at TRAIN segments' own labels, as many as VAL has segments.
+    matched_labels = train.labels[rng.choice(len(train), min(max(len(val), 2), MAX_MATCHED))]
+    matched = generate(generator, matched_labels, synth.batch_size, synth.seed + 1, device)
+    train_summary, val_summary = summarize_split(train), summarize_split(val)
+    synthetic_summary = summarize([specs.astype(np.float16).astype(np.float32)])  # as written
+    quality = quality_report(train_summary, train.labels, val_summary, val.labels, synthetic_summary, conditions,
+                             summarize([matched]), ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
+    quality.update(sampler=synth.sampler, generator=str(generator_path),
+                   generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)})
+    write_json(out_dir / QUALITY_FILE, quality)
+    _write_figures(generator, train, train_summary, synthetic_summary, conditions, cfg, device, out_dir)
+    return quality
+
+
+def _write_figures(generator, train: SegmentDataset, train_summary: SegmentSummary, synthetic_summary: SegmentSummary,
+                   conditions: np.ndarray, cfg: Config, device, out_dir: Path) -> list[Path]:
+    """Real vs synthetic at the TRAIN segments nearest each V/A corner; label plane; mean spectra."""
+    labels = train.labels.astype(np.float32)
+    picks = np.array(list(nearest_to_corners(labels).values()))
+    per_row = 4
+    grid_conditions = np.repeat(labels[picks], per_row, axis=0)
+    grid = generate(generator, grid_conditions, cfg.synth.batch_size, cfg.synth.seed + 2, device)
+    grid = grid.reshape(len(picks), per_row, *grid.shape[1:])
+    return [
+        plot_condition_grid(train.stack(picks), grid, labels[picks], out_dir / "real_vs_synthetic.png",
+                            "real TRAIN segment (left) and synthetic segments at its label"),
+        plot_label_plane(labels, conditions, out_dir / "labels.png", cfg.synth.sampler),
+        plot_mean_spectrum(train_summary.band_stats, synthetic_summary.band_stats, out_dir / "mean_spectrum.png"),
+    ]
