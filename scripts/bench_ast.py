@@ -15,7 +15,8 @@ Every variant is printed beside a baseline run of the same shape, as a throughpu
   both with sdpa, 4 DataLoader workers and pinned memory.
 
 Each run is a fresh subprocess, so accelerate's one-per-process precision setting and the warm-up of
-one run never leak into another. Usage::
+one run never leak into another; the variants are interleaved over ``--rounds`` and the median is
+printed, so that other work on a shared machine slows them all alike. Usage::
 
     python scripts/bench_ast.py                      # CPU, both shapes (the base shape takes minutes)
     python scripts/bench_ast.py --shapes demo --steps 30
@@ -26,9 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps of the demo shape")
     parser.add_argument("--base-steps", type=int, default=2, help="timed steps of the base shape")
     parser.add_argument("--base-batch", type=int, default=None, help="batch of the base shape (2 on CPU, 8 on CUDA)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions of the demo shape")
+    parser.add_argument("--base-rounds", type=int, default=1, help="interleaved repetitions of the base shape")
     parser.add_argument("--run-dir", default="runs/ast-bench", help="run folder for the split and statistics")
     # child mode: one run, printed as JSON
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -135,30 +138,36 @@ def main() -> None:
         print(json.dumps(run_one(args)))
         return
 
-    print(f"{'shape':<6} {'variant':<40} {'seg/s':>8} {'data wait':>10} {'vs baseline':>12}  (steps x batch, s)")
+    print(f"{'shape':<6} {'variant':<40} {'seg/s':>8} {'data wait':>10} {'vs baseline':>12}  (median of rounds)")
     for shape in args.shapes:
         n_steps = args.steps if shape == "demo" else args.base_steps
         batch = None if shape == "demo" else (args.base_batch or (8 if args.device == "cuda" else 2))
+        rounds = args.rounds if shape == "demo" else args.base_rounds
+        runs = variants(args.device, shape)
+        results: dict[str, list[dict]] = {v["name"]: [] for v in runs}
+        for _ in range(rounds):  # variants interleaved, so a busy moment of a shared machine hits them all
+            for variant in runs:
+                command = [sys.executable, __file__, "--child", "--shape", shape, "--device", args.device,
+                           "--attention", variant["attention"], "--workers", str(variant["workers"]),
+                           "--precision", variant["precision"], "--steps", str(n_steps), "--run-dir", args.run_dir,
+                           "--warmup", "2" if shape == "demo" else "1"]
+                if batch:
+                    command += ["--batch", str(batch)]
+                done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+                if done.returncode != 0:
+                    sys.exit(f"{shape} / {variant['name']} failed:\n{done.stderr[-3000:]}")
+                results[variant["name"]].append(json.loads(done.stdout.strip().splitlines()[-1]))
         baseline = None
-        for variant in variants(args.device, shape):
-            command = [sys.executable, __file__, "--child", "--shape", shape, "--device", args.device,
-                       "--attention", variant["attention"], "--workers", str(variant["workers"]),
-                       "--precision", variant["precision"], "--steps", str(n_steps), "--run-dir", args.run_dir,
-                       "--warmup", "2" if shape == "demo" else "1"]
-            if batch:
-                command += ["--batch", str(batch)]
-            started = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                print(f"{shape:<6} {variant['name']:<40} failed:\n{done.stderr[-2000:]}")
-                continue
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            baseline = baseline or result["segments_per_s"]
-            print(f"{shape:<6} {variant['name']:<40} {result['segments_per_s']:>8.1f} {result['data_wait']:>9.0%} "
-                  f"{result['segments_per_s'] / baseline:>11.2f}x  ({result['steps']} x {result['batch']}, "
-                  f"{result['seconds']:.1f}s timed, {time.perf_counter() - started:.0f}s wall, {result['device']}, "
-                  f"{result['threads']} threads)", flush=True)
-
+        for name, measured in results.items():
+            speed = statistics.median(r["segments_per_s"] for r in measured)
+            wait = statistics.median(r["data_wait"] for r in measured)
+            baseline = baseline or speed
+            first = measured[0]
+            spread = ", ".join(f"{r['segments_per_s']:.3g}" for r in measured)
+            print(f"{shape:<6} {name:<40} {speed:>8.3g} {wait:>9.0%} {speed / baseline:>11.2f}x  "
+                  f"({first['steps']} steps x {first['batch']}, {first['batch'] / speed:.2f}s a step; rounds: {spread}; "
+                  f"{first['device']}, "
+                  f"{first['threads']} threads)", flush=True)
 
 if __name__ == "__main__":
     main()
