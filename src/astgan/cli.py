@@ -35,10 +35,11 @@ class AstganGroup(click.Group):
             if err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
                 self._fail(ctx, debug, f"cannot write {err.filename or ''}: {err.strerror}")
             raise
-        except RuntimeError as err:
-            if type(err).__name__ == "OutOfMemoryError" or "out of memory" in str(err):
-                self._fail(ctx, debug, "the GPU ran out of memory; lower the batch size "
-                           "(--set ast.batch_size=... or gan.batch_size=...)")
+        except (RuntimeError, MemoryError) as err:
+            if _is_out_of_memory(err):
+                where = "the GPU" if "CUDA" in str(err) or type(err).__name__ == "OutOfMemoryError" else "memory"
+                self._fail(ctx, debug, f"out of memory ({where}): lower the batch size (--set ast.batch_size=... "
+                           "or gan.batch_size=...) or the model size")
             raise
 
     @staticmethod
@@ -49,12 +50,18 @@ class AstganGroup(click.Group):
         ctx.exit(code)
 
 
+def _is_out_of_memory(err: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or an allocation the CPU allocator refused."""
+    text = str(err)
+    return (isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
+            or "out of memory" in text or "can't allocate memory" in text)
+
+
 def _setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if debug else logging.INFO)
-    log.propagate = False
 
 
 @click.group(cls=AstganGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

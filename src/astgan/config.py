@@ -146,8 +146,10 @@ class SynthConfig:
 
     n: int = 1024
     batch_size: int = 64
+    # conditions: empirical = TRAIN songs' labels; uniform = the box they span; balanced = TRAIN
+    # labels resampled by inverse density over the V/A plane (more mass in sparse regions)
     sampler: Literal["empirical", "uniform", "balanced"] = "empirical"
-    jitter: float = 0.05  # std of the noise added to empirical labels (on the -1..1 scale)
+    jitter: float = 0.05  # std of the noise added to resampled labels (empirical, balanced; -1..1 scale)
     seed: int = 0
 
     def check(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,6 +24,8 @@ import numpy as np
 
 from astgan.config import FeaturesConfig
 from astgan.runtime import atomic_path, write_json
+
+log = logging.getLogger("astgan")
 
 # Bump when the extraction code changes in a way that changes the numbers in the cache.
 FEATURE_VERSION = 1
@@ -228,8 +231,8 @@ def extract_features(audio_paths: list[str], cfg: FeaturesConfig, progress: bool
                     future.cancel()
                 raise
     bar.close()
-    for path, reason in result.failed.items():
-        warnings.warn(f"skipped (cannot extract features): {reason}", stacklevel=2)
+    for reason in result.failed.values():
+        log.warning(f"skipped (cannot extract features): {reason}")
     return result
 
 

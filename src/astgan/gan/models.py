@@ -7,8 +7,8 @@ only, and every layer mixes all bands. Why not 2-D convolutions like an image GA
 - a mel band is not a translated copy of its neighbour (a timbre shifted by a few bins is another
   timbre), so the translation invariance that 2-D kernels buy along frequency buys little here,
   while onsets and drums, which span all bands at one instant, are one step of a 1-D kernel;
-- on a CPU a 2-D DCGAN pair at 64 x 256 trains at about 25-50 segments/s, the 1-D pair at about
-  300 (see ``scripts/bench_gan.py``), which is what lets the demo's GAN train in about a minute.
+- on a CPU the notebook's 2-D DCGAN pair at 64 x 256 trains at about 20-40 segments/s, the demo's
+  1-D pair at about 1,000 (``scripts/bench_gan.py``): what lets the demo's GAN train in a minute.
 
 The generator doubles the time axis with nearest-neighbour upsampling followed by a convolution
 (stride-2 transposed convolutions leave checkerboard artifacts). Shapes come from the feature
@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from astgan.config import Config
-from astgan.errors import ConfigError
+from astgan.errors import CheckpointError, ConfigError
+from astgan.runtime import load_checkpoint
 
 # Normalised log-mels ((x - mean) / (2 std)) lie within about +-2: a soft bound a little wider
 # keeps a young generator from drawing values the data never holds.
@@ -108,8 +109,10 @@ class SpectrogramDiscriminator(nn.Module):
     ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits.
     ``conditioning="concat"`` joins the embedded condition to the input as extra channels (the
     notebook's way); ``"projection"`` adds the inner product of the embedded condition with the
-    final features to the logit (Miyato & Koyama, 2018). Each block halves the time axis with a
-    stride-2 convolution.
+    final features to the logit (Miyato & Koyama, 2018); only then are the features free of the
+    condition, so only then does ``forward(x, c, with_labels=True)`` also return (B, 2) labels
+    read off them (the auxiliary label loss, ``gan.label_loss_weight``). Each block halves the
+    time axis with a stride-2 convolution.
     """
 
     def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int,
@@ -171,13 +174,14 @@ def count_parameters(model: nn.Module) -> int:
 
 def load_generator(path) -> tuple[SpectrogramGenerator, Config]:
     """Rebuild the generator of ``gan/generator.pt`` from its own saved config, in eval mode, on the CPU."""
-    from astgan.errors import CheckpointError
-    from astgan.runtime import load_checkpoint
-
     checkpoint = load_checkpoint(path, produced_by="train-gan")
     if "generator" not in checkpoint or "config" not in checkpoint:
         raise CheckpointError(f"{path} holds no generator; expected the gan/generator.pt that `astgan train-gan` writes")
     cfg = Config.from_dict(checkpoint["config"], source=str(path))
     generator = build_generator(cfg)
-    generator.load_state_dict(checkpoint["generator"])
+    try:
+        generator.load_state_dict(checkpoint["generator"])
+    except RuntimeError as err:  # written by another version of this code
+        raise CheckpointError(f"{path}: the weights do not fit the generator its config builds ({err}); "
+                              "train it again with `astgan train-gan`") from None
     return generator.eval(), cfg

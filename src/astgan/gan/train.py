@@ -312,7 +312,9 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
         log.info(
             f"gan epoch {epoch}/{cfg.gan.epochs}: G {row['g_loss']:.3f} D {row['d_loss']:.3f} "
             f"real acc {row['d_real_acc']:.2f} fake acc {row['d_fake_acc']:.2f} "
-            f"extra G steps {row['extra_g_steps']}/{row['steps']} ({row['seconds']:.1f}s)"
+            f"extra G steps {row['extra_g_steps']}/{row['steps']}"
+            + (f" label mse real {row['label_mse_real']:.3f} fake {row['label_mse_fake']:.3f}" if "label_mse_real" in row else "")
+            + f" ({row['seconds']:.1f}s)"
         )
         for sign in collapse_signs(history, row["sample_diversity"]):
             log.warning(f"possible mode collapse at epoch {epoch}: {sign}")

@@ -1,0 +1,227 @@
+"""The fault matrix, through the command line: every failure says what is wrong and where, as one
+line without a traceback, and nothing finished is lost.
+
+Rows covered closer to their code live beside it (the README's "When something goes wrong" lists
+them all): the DEAM loader (test_deam_loader), config validation (test_config), the feature cache
+(test_features), atomic writes under kill -9 and a full disk (test_runtime), stage order
+(test_synthesis, test_train, test_evaluate). This file runs the CLI on broken inputs and
+interrupts real training processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+from click.testing import CliRunner
+
+from astgan.cli import main
+from astgan.data.deam import AUDIO_DIR
+from astgan.datasets import SegmentDataset
+from astgan.prepare import prepare_data
+from conftest import tiny_config
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def write_config(cfg, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(cfg.to_dict()))
+    return path
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit code 1, one 'error:' line naming each fragment, no traceback."""
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])
+
+
+def copy_run(cfg, tmp_path: Path, **sections):
+    """A tiny config on a copy of ``cfg``'s run folder (session fixtures stay untouched)."""
+    run = tmp_path / "run"
+    shutil.copytree(cfg.run_dir, run)
+    return tiny_config(Path(cfg.data.root), run, Path(cfg.features.cache_dir), **sections)
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+def test_broken_audio_is_skipped_and_short_songs_are_padded(demo_root_small, tmp_path, caplog):
+    root = tmp_path / "deam"
+    shutil.copytree(demo_root_small, root)
+    audio = root / AUDIO_DIR
+    songs = sorted(audio.glob("*.mp3"), key=lambda p: int(p.stem))
+    corrupt, truncated, empty, short, stereo_48k = songs[:5]
+    corrupt.write_bytes(b"\xff\xfb\x90\x00" + os.urandom(3000))  # MP3 sync word, then noise
+    truncated.write_bytes(truncated.read_bytes()[:1500])  # the first few frames only
+    empty.write_bytes(b"")
+    t = np.arange(8000) / 16000  # 0.5 s: shorter than one 128-frame segment
+    sf.write(short, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000, format="MP3")
+    sf.write(stereo_48k, np.random.default_rng(0).normal(0, 0.1, (96000, 2)).astype(np.float32), 48000, format="MP3")
+
+    cfg = tiny_config(root, tmp_path / "run", tmp_path / "cache")
+    with caplog.at_level("WARNING", logger="astgan"):
+        result = run_cli("extract", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+    assert result.exit_code == 0, result.output
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(corrupt.name in w and "cannot decode" in w for w in warnings), warnings
+    table = pd.read_csv(cfg.run_dir / "songs.csv", dtype={"song_id": str})
+    kept = set(table["song_id"])
+    assert corrupt.stem not in kept and empty.stem not in kept
+    assert {short.stem, stereo_48k.stem} <= kept
+    data = prepare_data(cfg, progress=False)
+    split = table.set_index("song_id").loc[short.stem, "split"]
+    dataset = SegmentDataset.from_split(data, split, cfg.features)
+    short_segments = np.flatnonzero(dataset.song_ids == short.stem)
+    assert len(short_segments) == 1  # padded to one whole segment, not dropped
+    assert dataset[int(short_segments[0])][0].shape == (32, 128)
+
+
+# ----------------------------------------------------------------------------------- stage order
+
+
+def test_each_stage_run_too_early_names_the_command_to_run_first(prepared_tiny, tmp_path):
+    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.5})
+    config = str(write_config(cfg, tmp_path / "c.yaml"))
+    assert_one_line_error(run_cli("synthesize", "-c", config), "generator.pt", "astgan train-gan")
+    assert_one_line_error(run_cli("train-ast", "-c", config), "synthetic.npz", "astgan synthesize",
+                          "ast.synthetic_ratio=0")
+    assert_one_line_error(run_cli("evaluate", "-c", config), "best.pt", "astgan train-ast")
+
+
+# ----------------------------------------------------------------------------------- resources
+
+
+def test_running_out_of_memory_suggests_smaller_settings(prepared_tiny, tmp_path):
+    # A feed-forward layer of 2**40 units cannot be allocated: a real allocation failure, at once.
+    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.0, "intermediate_size": 2**40})
+    result = run_cli("train-ast", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+    assert_one_line_error(result, "out of memory", "ast.batch_size")
+
+
+def immutable(folder: Path, on: bool) -> None:
+    if os.geteuid() != 0:
+        folder.chmod(0o555 if on else 0o755)
+        return
+    if subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a read-only folder here (needs chmod as a user, or chattr as root)")
+
+
+def test_a_read_only_run_folder_is_a_clear_error_and_keeps_its_files(prepared_tiny, tmp_path):
+    cfg = copy_run(prepared_tiny[0], tmp_path)
+    config = str(write_config(cfg, tmp_path / "c.yaml"))
+    before = {p.name: p.read_bytes() for p in cfg.run_dir.iterdir() if p.is_file()}
+    immutable(cfg.run_dir, True)
+    try:
+        result = run_cli("extract", "-c", config, "--set", "split.seed=3")
+    finally:
+        immutable(cfg.run_dir, False)
+    assert_one_line_error(result, "could not write", "config.yaml")
+    after = {p.name: p.read_bytes() for p in cfg.run_dir.iterdir() if p.is_file()}
+    assert after == before  # nothing half-written, nothing lost
+
+
+# ----------------------------------------------------------------------------------- interruptions
+
+
+def start(config: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "astgan", *args, "-c", str(config)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 240.0) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"process ended before the condition held:\n{process.stderr.read()}")
+        if time.time() > deadline:
+            process.kill()
+            raise AssertionError("timed out waiting for the process")
+        time.sleep(0.05)
+
+
+def csv_rows(path: Path) -> int:
+    try:
+        return len(pd.read_csv(path))
+    except (OSError, pd.errors.EmptyDataError):
+        return 0
+
+
+def finish(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "astgan", *args, "-c", str(config)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_ctrl_c_during_extract_keeps_a_valid_cache(demo_root_small, tmp_path):
+    cache = tmp_path / "cache"
+    cfg = tiny_config(demo_root_small, tmp_path / "run", cache, features={"num_workers": 2})
+    config = write_config(cfg, tmp_path / "c.yaml")
+    process = start(config, "extract")
+    wait_for(lambda: len(list(cache.rglob("*.npy"))) >= 2, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    done = len(list(cache.rglob("*.npy")))
+    if process.returncode == 0:
+        pytest.skip("extraction finished before the interrupt arrived")
+    assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    for entry in cache.rglob("*.npy"):
+        assert np.load(entry).shape[0] == 32  # every entry left behind is whole
+    again = finish(config, "extract")
+    assert again.returncode == 0, again.stderr
+    assert f"{done} cached" in again.stderr or done > 24  # the finished entries are reused
+
+
+def test_ctrl_c_during_train_gan_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
+    cfg = copy_run(prepared_tiny[0], tmp_path, gan={"epochs": 4, "sample_every": 10})
+    config = write_config(cfg, tmp_path / "c.yaml")
+    metrics = cfg.run_dir / "gan" / "metrics.csv"
+    process = start(config, "train-gan")
+    wait_for(lambda: csv_rows(metrics) >= 1, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("training finished before the interrupt arrived")
+    assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr
+    finished = csv_rows(metrics)
+    resumed = finish(config, "train-gan", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = pd.read_csv(metrics)["epoch"].tolist()
+    assert epochs == [1, 2, 3, 4] and finished >= 1
+    assert (cfg.run_dir / "gan" / "generator.pt").is_file()
+
+
+def test_kill_9_during_train_ast_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
+    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"epochs": 4, "synthetic_ratio": 0.0, "patience": 10})
+    config = write_config(cfg, tmp_path / "c.yaml")
+    history = cfg.run_dir / "ast" / "history.csv"
+    process = start(config, "train-ast")
+    wait_for(lambda: csv_rows(history) >= 1 and (cfg.run_dir / "ast" / "last.pt").is_file(), process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    finished = csv_rows(history)
+    if finished >= 4:
+        pytest.skip("training finished before the kill arrived")
+    resumed = finish(config, "train-ast", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    table = pd.read_csv(history)
+    assert table["epoch"].tolist() == [1, 2, 3, 4]
+    assert table["step"].is_monotonic_increasing
+    assert (cfg.run_dir / "ast" / "best.pt").is_file()
