@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from astgan.bootstrap import ccc_intervals, paired_difference
-from astgan.compare import compare_runs, comparison_table
+from astgan.compare import compare_runs, compare_seeded_runs, comparison_table
 from astgan.errors import DataError, MissingArtifactError
 from astgan.evaluate import predictions_frame
 from astgan.metrics import ccc
@@ -143,3 +143,24 @@ def test_bootstrap_intervals_on_known_data():
     summary, differences = paired_difference(pred, true * 0.5, true, n_boot=50, confidence=0.95, seed=0)
     assert differences["mean_ccc"].shape == (50,)
     assert summary["mean_ccc"]["low"] <= summary["mean_ccc"]["high"]
+
+
+def test_several_seeds_per_arm_average_their_ccc(songs, tmp_path):
+    ids, true, good, poor = songs
+    rng = np.random.default_rng(9)
+    arm_a = [np.clip(good + rng.normal(scale=0.05, size=good.shape), -1, 1) for _ in range(3)]
+    arm_b = [np.clip(poor + rng.normal(scale=0.05, size=poor.shape), -1, 1) for _ in range(3)]
+    runs_a = [write_run(tmp_path / f"a{k}", ids, true, pred) for k, pred in enumerate(arm_a)]
+    runs_b = [write_run(tmp_path / f"b{k}", ids, true, pred) for k, pred in enumerate(arm_b)]
+    result = compare_seeded_runs(runs_a, runs_b, n_boot=300, seed=0)
+    assert result["n_seeds"] == 3 and len(result["per_seed"]) == 3
+    for d, name in enumerate(("valence", "arousal")):
+        expected_a = np.mean([ccc(p[:, d], true[:, d]) for p in arm_a])
+        assert result["dimensions"][name]["a"] == pytest.approx(expected_a, abs=1e-3)
+    mean = result["dimensions"]["mean_ccc"]
+    assert mean["low"] <= mean["difference"] <= mean["high"]
+    assert mean["difference"] == pytest.approx(np.mean([p["mean_ccc"] for p in result["per_seed"]]))
+    assert "Per seed" in (runs_a[0] / "eval" / "compare.md").read_text()
+    shuffled_songs = write_run(tmp_path / "b_other", ids[:-1] + ["999"], true, poor)
+    with pytest.raises(DataError, match="different songs"):
+        compare_seeded_runs(runs_a, runs_b[:2] + [shuffled_songs], write=False)

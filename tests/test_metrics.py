@@ -80,3 +80,11 @@ def test_regression_report_errors_are_on_the_deam_scale():
     assert report["arousal"]["mae"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         regression_report(pred[:, :1], true[:, :1])
+
+
+def test_song_means_average_each_songs_segments_in_first_seen_order():
+    from astgan.metrics import song_means
+
+    values = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0], [7.0, 70.0]])
+    np.testing.assert_allclose(song_means(values, np.array(["9", "2", "9", "2"])), [[3.0, 30.0], [5.0, 50.0]])
+    np.testing.assert_allclose(song_means(values, np.array([0, 0, 0, 1])), [[3.0, 30.0], [7.0, 70.0]])

@@ -25,11 +25,13 @@ def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
 def resampled_ccc(pred: np.ndarray, true: np.ndarray, indices: np.ndarray) -> dict[str, np.ndarray]:
     """CCC per dimension and their mean on every resample.
 
-    ``pred``, ``true``: (n, 2); ``indices``: (n_boot, n). Returns name -> (n_boot,) for
-    valence, arousal and mean_ccc.
+    ``pred``: (n, 2), or (n_seeds, n, 2) for one model trained with several seeds, whose CCCs are
+    averaged on each resample; ``true``: (n, 2); ``indices``: (n_boot, n). Returns
+    name -> (n_boot,) for valence, arousal and mean_ccc.
     """
     pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    values = {name: ccc(pred[indices, d], true[indices, d]) for d, name in enumerate(DIMENSIONS)}
+    seeds = pred if pred.ndim == 3 else pred[None]
+    values = {name: ccc(seeds[:, indices, d], true[indices, d]).mean(axis=0) for d, name in enumerate(DIMENSIONS)}
     values["mean_ccc"] = np.mean([values[name] for name in DIMENSIONS], axis=0)
     return values
 
@@ -55,7 +57,8 @@ def paired_difference(pred_a: np.ndarray, pred_b: np.ndarray, true: np.ndarray, 
                       confidence: float, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
     """Paired bootstrap of CCC(A) - CCC(B) on the same songs.
 
-    ``pred_a``, ``pred_b``, ``true``: (n_songs, 2), rows aligned by song. Returns the summary
+    ``pred_a``, ``pred_b``: (n_songs, 2), or (n_seeds, n_songs, 2) for several training seeds of
+    each (CCC averaged over seeds); ``true``: (n_songs, 2); rows aligned by song. Returns the summary
     ``{name: {"a", "b", "difference", "low", "high", "p_a_better"}}`` for valence, arousal and
     mean_ccc (``difference`` is the point estimate on all songs, ``low``/``high`` its interval,
     ``p_a_better`` the share of resamples where A scores higher) and the raw resampled differences

@@ -239,16 +239,18 @@ def synthesize(config_path: Path, overrides: tuple[str, ...]) -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Demo config.")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (repeatable).")
 @click.option("--quick", is_flag=True, help="A small, fast version of the whole chain (used by the tests).")
-def demo(config_path: Path, overrides: tuple[str, ...], quick: bool) -> None:
+@click.option("--seeds", default=3, type=click.IntRange(min=1), help="Training seeds per arm of the GAN ablation.")
+def demo(config_path: Path, overrides: tuple[str, ...], quick: bool, seeds: int) -> None:
     """Run the whole chain on the embedded demo, with and without the GAN, and compare.
 
     Writes the demo data (data.root) if it is not there, then extract -> train-gan -> synthesize ->
-    train-ast -> evaluate, and train-ast -> evaluate again on real data only with the same split,
-    seed and number of optimiser steps. Ends with one table and the GAN's effect with its interval.
+    train-ast -> evaluate, and train-ast -> evaluate again on real data only with the same split
+    and number of optimiser steps, each arm with --seeds training seeds. Ends with one table and
+    the GAN's effect with its interval.
     """
     from astgan.pipeline import run_demo, summary_text
 
-    result = run_demo(config_path, overrides, quick=quick, echo=click.echo)
+    result = run_demo(config_path, overrides, quick=quick, seeds=seeds, echo=click.echo)
     click.echo(summary_text(result))
 
 

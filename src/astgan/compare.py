@@ -99,30 +99,57 @@ def compare_runs(run_a: str | Path, run_b: str | Path, n_boot: int = 1000, confi
     With ``write`` the result goes to ``<run_a>/eval/compare.json``, ``compare.md`` and
     ``compare.png``.
     """
-    run_a, run_b = Path(run_a), Path(run_b)
-    a, b = read_predictions(run_a), read_predictions(run_b)
-    b = align_test_songs(a, b, str(run_a), str(run_b))
-    if len(a) < 2:
-        raise DataError(f"cannot compare on {len(a)} TEST song(s); a bootstrap needs at least 2")
-    summary, differences = paired_difference(_unit(a, "pred"), _unit(b, "pred"), _unit(a, "true"),
-                                             n_boot=n_boot, confidence=confidence, seed=seed)
+    return compare_seeded_runs([run_a], [run_b], n_boot, confidence, seed, write)
+
+
+def compare_seeded_runs(runs_a: list[str | Path], runs_b: list[str | Path], n_boot: int = 1000,
+                        confidence: float = 0.95, seed: int = 0, write: bool = True) -> dict:
+    """Like :func:`compare_runs`, for arms trained with several seeds each (``runs_a[k]`` pairs ``runs_b[k]``).
+
+    Each resample of TEST songs scores every run; an arm's CCC is the mean over its seeds, so the
+    interval reflects the songs while the seed-to-seed spread is averaged out (and shown per seed
+    in ``per_seed``).
+    """
+    runs_a, runs_b = [Path(r) for r in runs_a], [Path(r) for r in runs_b]
+    if not runs_a or len(runs_a) != len(runs_b):
+        raise ValueError(f"need one B run per A run, got {len(runs_a)} and {len(runs_b)}")
+    reference = read_predictions(runs_a[0])
+    if len(reference) < 2:
+        raise DataError(f"cannot compare on {len(reference)} TEST song(s); a bootstrap needs at least 2")
+    aligned = {run: align_test_songs(reference, read_predictions(run), str(runs_a[0]), str(run))
+               for run in runs_a[1:] + runs_b}
+    aligned[runs_a[0]] = reference
+    preds_a = np.stack([_unit(aligned[run], "pred") for run in runs_a])  # (n_seeds, n_songs, 2)
+    preds_b = np.stack([_unit(aligned[run], "pred") for run in runs_b])
+    true = _unit(reference, "true")
+    boot = dict(n_boot=n_boot, confidence=confidence, seed=seed)
+    summary, differences = paired_difference(preds_a, preds_b, true, **boot)
+    per_seed = []
+    for run_a, run_b, pred_a, pred_b in zip(runs_a, runs_b, preds_a, preds_b):
+        single, _ = paired_difference(pred_a, pred_b, true, **boot)
+        per_seed.append({"a": str(run_a), "b": str(run_b),
+                         **{name: single[name]["difference"] for name in single}})
     result = {
-        "run_a": _describe_run(run_a),
-        "run_b": _describe_run(run_b),
-        "n_test_songs": len(a),
+        "run_a": _describe_run(runs_a[0]),
+        "run_b": _describe_run(runs_b[0]),
+        "n_seeds": len(runs_a),
+        "n_test_songs": len(reference),
         "n_boot": n_boot,
         "confidence": confidence,
         "seed": seed,
         "dimensions": summary,
+        "per_seed": per_seed,
     }
     if write:
         from astgan.plots import plot_paired_differences
 
-        out = run_a / EVAL_DIR
+        out = runs_a[0] / EVAL_DIR
         write_json(out / "compare.json", result)
         write_text(out / "compare.md", comparison_markdown(result))
+        seeds = f", {len(runs_a)} seeds per arm" if len(runs_a) > 1 else ""
         plot_paired_differences(differences, summary, out / "compare.png",
-                                f"paired bootstrap over {len(a)} TEST songs: A = {run_a}, B = {run_b}")
+                                f"paired bootstrap over {len(reference)} TEST songs{seeds}: "
+                                f"A = {runs_a[0]}, B = {runs_b[0]}")
         log.info(f"comparison written to {out / 'compare.json'}")
     return result
 
@@ -142,22 +169,43 @@ def _run_line(key: str, info: dict) -> str:
     return f"- {key}: {info['dir']}" + (f" (ast.synthetic_ratio={ratio})" if ratio is not None else "")
 
 
+def verdict(result: dict) -> str:
+    """Whether the mean-CCC interval excludes 0, in words."""
+    mean = result["dimensions"]["mean_ccc"]
+    if mean["low"] > 0 or mean["high"] < 0:
+        return "the interval excludes 0"
+    return "the interval includes 0: no difference is shown on these songs"
+
+
+def per_seed_lines(result: dict) -> list[str]:
+    """One line per training seed: that pair's CCC differences (empty for a single seed)."""
+    if result.get("n_seeds", 1) < 2:
+        return []
+    return [f"- seed {k}: valence {fmt(p['valence'], signed=True)}, arousal {fmt(p['arousal'], signed=True)}, "
+            f"mean {fmt(p['mean_ccc'], signed=True)} ({p['a']} vs {p['b']})"
+            for k, p in enumerate(result["per_seed"])]
+
+
 def comparison_markdown(result: dict) -> str:
     """``eval/compare.md``: which runs, the table, and how to read it."""
     mean = result["dimensions"]["mean_ccc"]
-    verdict = ("the interval excludes 0" if mean["low"] > 0 or mean["high"] < 0
-               else "the interval includes 0: no difference is shown on these songs")
-    return "\n".join([
+    n_seeds = result.get("n_seeds", 1)
+    seeds = (f" Each arm was trained with {n_seeds} seeds; an arm's CCC is the mean over its seeds."
+             if n_seeds > 1 else "")
+    lines = [
         "# Comparison on the same TEST songs",
         "",
         _run_line("A", result["run_a"]),
         _run_line("B", result["run_b"]),
         "",
         f"Song-level CCC on {result['n_test_songs']} TEST songs; paired bootstrap over songs "
-        f"({result['n_boot']} resamples, seed {result['seed']}).",
+        f"({result['n_boot']} resamples, seed {result['seed']}).{seeds}",
         "",
         comparison_table(result),
         "",
-        f"Mean CCC difference {fmt(mean['difference'], signed=True)}: {verdict}.",
+        f"Mean CCC difference {fmt(mean['difference'], signed=True)}: {verdict(result)}.",
         "",
-    ])
+    ]
+    if n_seeds > 1:
+        lines += ["Per seed (A - B, song-level CCC on all TEST songs):", "", *per_seed_lines(result), ""]
+    return "\n".join(lines)

@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from astgan.errors import AstganError
-from astgan.metrics import ccc, regression_report
+from astgan.metrics import ccc, regression_report, song_means
+from astgan.regressor import to_label_range
 
 # --------------------------------------------------------------------------- loss
 
@@ -87,16 +87,10 @@ def predict_segments(model, loader, accelerator) -> tuple[np.ndarray, np.ndarray
     model.eval()
     preds, labels = [], []
     for specs, target in loader:
-        pred, target = accelerator.gather_for_metrics((model(specs).float(), target))
+        pred, target = accelerator.gather_for_metrics((to_label_range(model(specs).float()), target))
         preds.append(pred.detach().cpu())
         labels.append(target.detach().cpu())
     return torch.cat(preds).numpy(), torch.cat(labels).numpy()
-
-
-def song_average(values: np.ndarray, song_ids: np.ndarray) -> np.ndarray:
-    """(N_segments, D) -> (N_songs, D): the mean over each song's segments, songs in first-seen order."""
-    frame = pd.DataFrame(values).assign(song=np.asarray(song_ids))
-    return frame.groupby("song", sort=False).mean().to_numpy()
 
 
 def validate(model, loader, accelerator, song_ids: np.ndarray, loss_kind: str) -> dict:
@@ -106,7 +100,7 @@ def validate(model, loader, accelerator, song_ids: np.ndarray, loss_kind: str) -
     """
     preds, labels = predict_segments(model, loader, accelerator)
     loss = regression_loss(torch.from_numpy(preds), torch.from_numpy(labels), loss_kind).item()
-    report = regression_report(song_average(preds, song_ids), song_average(labels, song_ids))
+    report = regression_report(song_means(preds, song_ids), song_means(labels, song_ids))
     return {
         "val_loss": loss,
         "val_valence_ccc": report["valence"]["ccc"],

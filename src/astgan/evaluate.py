@@ -32,8 +32,8 @@ from astgan.data.deam import to_deam_scale
 from astgan.datasets import SegmentDataset
 from astgan.errors import DataError
 from astgan.eval_report import EVAL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, REPORT_FILE, report_markdown
-from astgan.inference import BEST_CHECKPOINT, load_trained, predict_segments, song_means
-from astgan.metrics import regression_report
+from astgan.inference import BEST_CHECKPOINT, load_trained, predict_segments
+from astgan.metrics import regression_report, song_means
 from astgan.prepare import SONGS_FILE, prepare_data
 from astgan.runtime import check_config_compatible, require, resolve_device, write_json, write_text
 
@@ -65,7 +65,7 @@ def evaluate(cfg: Config, progress: bool = True) -> dict:
                         "(raise split.test or use more songs, in a new run.dir)")
 
     segment_pred = predict_segments(trained, test, cfg.ast.batch_size, cfg.run.precision, progress, "evaluate TEST")
-    song_pred = song_means(segment_pred, test.song_index, n_test)
+    song_pred = song_means(segment_pred, test.song_index)
     song_true = test.song_labels
     baselines = baseline_predictions(train, test, data.labels("train"), cfg.eval.ridge_alpha, progress)
 
@@ -115,7 +115,7 @@ def baseline_predictions(train: SegmentDataset, test: SegmentDataset, train_song
     mean_segments = mean_predictor(train_song_labels, len(test))
     return {
         "mean": (mean_segments, mean_predictor(train_song_labels, n_songs)),
-        "ridge": (ridge_segments, song_means(ridge_segments, test.song_index, n_songs)),
+        "ridge": (ridge_segments, song_means(ridge_segments, test.song_index)),
     }
 
 

@@ -58,6 +58,8 @@ def predict_segments(trained: TrainedRegressor, segments: Dataset | np.ndarray, 
     """
     from tqdm import tqdm
 
+    from astgan.regressor import to_label_range
+
     if isinstance(segments, np.ndarray):
         segments = TensorDataset(torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)))
     device = trained.device
@@ -67,23 +69,7 @@ def predict_segments(trained: TrainedRegressor, segments: Dataset | np.ndarray, 
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
             specs = batch[0] if isinstance(batch, (list, tuple)) else batch
-            outputs.append(trained.model(specs.to(device)).float().detach().cpu().numpy())
+            outputs.append(to_label_range(trained.model(specs.to(device)).float()).detach().cpu().numpy())
     if not outputs:
         return np.zeros((0, 2), dtype=np.float64)
     return np.concatenate(outputs).astype(np.float64)
-
-
-def song_means(values: np.ndarray, song_index: np.ndarray, n_songs: int) -> np.ndarray:
-    """Average segment rows per song.
-
-    ``values``: (N_segments, D); ``song_index``: (N_segments,) song row of each segment. Returns
-    (n_songs, D); every song must own at least one segment.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    song_index = np.asarray(song_index, dtype=np.int64)
-    counts = np.bincount(song_index, minlength=n_songs)
-    if len(counts) != n_songs or (counts == 0).any():
-        raise ValueError(f"song_index must give every one of {n_songs} songs at least one segment")
-    sums = np.zeros((n_songs, values.shape[1]), dtype=np.float64)
-    np.add.at(sums, song_index, values)
-    return sums / counts[:, None]

@@ -50,6 +50,22 @@ def mae(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(pred, np.float64) - np.asarray(true, np.float64))))
 
 
+def song_means(values: np.ndarray, songs: np.ndarray) -> np.ndarray:
+    """Segment values averaged per song: what "song level" means everywhere in astgan.
+
+    ``values``: (N_segments, D); ``songs``: (N_segments,) the song (id or row) of each segment.
+    Returns (N_songs, D), songs in the order they first appear.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    _, first, inverse = np.unique(np.asarray(songs), return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))  # unique keys come sorted; reorder by first appearance
+    index = rank[inverse.ravel()]
+    sums = np.zeros((len(first), values.shape[1]), dtype=np.float64)
+    np.add.at(sums, index, values)
+    return sums / np.bincount(index)[:, None]
+
+
 def regression_report(pred: np.ndarray, true: np.ndarray, error_scale: float = 4.0) -> dict:
     """Per-dimension CCC, Pearson r, R², RMSE and MAE, plus the mean CCC.
 

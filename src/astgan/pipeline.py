@@ -1,11 +1,13 @@
 """`astgan demo`: the whole chain on the embedded demo, with and without the GAN, in one table.
 
-Two run folders share one split (the real-only run copies the augmented run's songs.csv) and one
-seed, and train for the same number of optimiser steps, so the comparison measures the synthetic
-data and nothing else:
+Both arms of the ablation share one split (every run folder copies the first one's songs.csv),
+train for the same number of optimiser steps, and are repeated with several training seeds, so
+the comparison measures the synthetic data, not the split or the luck of one initialisation:
 
-    <run.dir>             extract -> train-gan -> synthesize -> train-ast (ast.synthetic_ratio) -> evaluate
-    <run.dir>-real-only   train-ast (ast.synthetic_ratio = 0) -> evaluate
+    <run.dir>                   extract -> train-gan -> synthesize -> train-ast -> evaluate
+    <run.dir>-real-only         train-ast (ast.synthetic_ratio = 0) -> evaluate
+    <run.dir>-seed<k>           train-ast with run.seed + k on the same synthetic set -> evaluate
+    <run.dir>-seed<k>-real-only ... and its real-only twin
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from astgan.config import Config, config_to_yaml, load_config
 from astgan.runtime import write_text
@@ -32,11 +36,21 @@ FULL_SONGS = dict(n_songs=120, min_seconds=15.0, max_seconds=45.0)
 
 @dataclass
 class DemoResult:
-    augmented: dict  # evaluate()'s report of the run with synthetic data
-    real_only: dict  # ... and of the real-only run
-    comparison: dict  # compare_runs(augmented, real_only)
+    augmented: list[dict]  # evaluate()'s report of each seed's run with synthetic data
+    real_only: list[dict]  # ... and of each seed's real-only run
+    comparison: dict  # compare_seeded_runs(augmented runs, real-only runs)
     timings: list[tuple[str, float]] = field(default_factory=list)
-    run_dirs: tuple[Path, Path] = (Path(), Path())
+    run_dirs: list[tuple[Path, Path]] = field(default_factory=list)  # (augmented, real only) per seed
+
+
+def seed_config(cfg: Config, k: int) -> Config:
+    """Training seed ``k`` of the augmented arm: run.seed + k, its own run folder (k = 0 is ``cfg``)."""
+    if k == 0:
+        return cfg
+    raw = cfg.to_dict()
+    raw["run"]["dir"] = f"{cfg.run.dir.rstrip('/')}-seed{k}"
+    raw["run"]["seed"] = cfg.run.seed + k
+    return Config.from_dict(raw)
 
 
 def real_only_config(cfg: Config) -> Config:
@@ -47,18 +61,20 @@ def real_only_config(cfg: Config) -> Config:
     return Config.from_dict(raw)
 
 
-def share_split(source: Config, target: Config) -> None:
-    """Give ``target``'s run folder ``source``'s split and normalisation (so both test the same songs)."""
+def share_split(source: Config, target: Config, synthetic: bool = False) -> None:
+    """Give ``target``'s run folder ``source``'s split and normalisation (and synthetic set)."""
     target.run_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("songs.csv", "normalization.json"):
+    names = ["songs.csv", "normalization.json"] + (["synthetic/synthetic.npz"] if synthetic else [])
+    for name in names:
+        (target.run_dir / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source.run_dir / name, target.run_dir / name)
     write_text(target.run_dir / "config.yaml", config_to_yaml(target))
 
 
-def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = False,
+def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
              progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
-    """Write the demo data if needed, run both arms of the GAN ablation, compare them."""
-    from astgan.compare import compare_runs
+    """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
+    from astgan.compare import compare_seeded_runs
     from astgan.data.demo import is_written, write_demo_dataset
     from astgan.evaluate import evaluate
     from astgan.gan.train import train_gan
@@ -66,10 +82,11 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
     from astgan.synthesis import synthesize
     from astgan.train import train_ast
 
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
     cfg = load_config(config_path, (QUICK_OVERRIDES if quick else ()) + tuple(overrides))
-    real_cfg = real_only_config(cfg)
     if cfg.ast.synthetic_ratio <= 0:
-        log.warning("ast.synthetic_ratio is 0: both demo runs train on real data only")
+        log.warning("ast.synthetic_ratio is 0: both demo arms train on real data only")
     timings: list[tuple[str, float]] = []
 
     def stage(name: str, work: Callable[[], object]) -> object:
@@ -90,25 +107,47 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
     echo(split_summary(data, cfg))
     stage("train-gan", lambda: train_gan(cfg, progress=progress))
     stage("synthesize", lambda: synthesize(cfg, progress=progress))
-    stage("train-ast (real + synthetic)", lambda: train_ast(cfg, progress=progress))
-    augmented = stage("evaluate (real + synthetic)", lambda: evaluate(cfg, progress=progress))
-    share_split(cfg, real_cfg)
-    stage("train-ast (real only)", lambda: train_ast(real_cfg, progress=progress))
-    real_only = stage("evaluate (real only)", lambda: evaluate(real_cfg, progress=progress))
-    comparison = compare_runs(cfg.run_dir, real_cfg.run_dir, cfg.eval.bootstrap_samples, cfg.eval.confidence,
-                              cfg.run.seed)
-    return DemoResult(augmented, real_only, comparison, timings, (cfg.run_dir, real_cfg.run_dir))
+
+    augmented, real_only, run_dirs = [], [], []
+    for k in range(seeds):
+        aug_cfg = seed_config(cfg, k)
+        real_cfg = real_only_config(aug_cfg)
+        if k > 0:
+            share_split(cfg, aug_cfg, synthetic=True)
+        share_split(cfg, real_cfg)
+        tag = f"seed {aug_cfg.run.seed}"
+        stage(f"train-ast (real + synthetic, {tag})", lambda: train_ast(aug_cfg, progress=progress))
+        augmented.append(stage(f"evaluate (real + synthetic, {tag})", lambda: evaluate(aug_cfg, progress=progress)))
+        stage(f"train-ast (real only, {tag})", lambda: train_ast(real_cfg, progress=progress))
+        real_only.append(stage(f"evaluate (real only, {tag})", lambda: evaluate(real_cfg, progress=progress)))
+        run_dirs.append((aug_cfg.run_dir, real_cfg.run_dir))
+    comparison = compare_seeded_runs([a for a, _ in run_dirs], [b for _, b in run_dirs], cfg.eval.bootstrap_samples,
+                                     cfg.eval.confidence, cfg.run.seed)
+    return DemoResult(augmented, real_only, comparison, timings, run_dirs)
+
+
+def mean_report(reports: list[dict]) -> dict:
+    """Song-level metrics averaged over the seeds' reports (same keys as one report's ``song``)."""
+    from astgan.metrics import DIMENSIONS
+
+    keys = ("ccc", "pearson", "r2", "rmse", "mae")
+    mean = {d: {k: float(np.mean([r["song"][d][k] for r in reports])) for k in keys} for d in DIMENSIONS}
+    mean["mean_ccc"] = float(np.mean([r["song"]["mean_ccc"] for r in reports]))
+    return mean
 
 
 def final_table(result: DemoResult) -> str:
-    """Per dimension CCC / r / R² / RMSE for both runs and both baselines, song level."""
+    """Per dimension CCC / r / R² / RMSE for both arms (mean over seeds) and both baselines, song level."""
     from astgan.eval_report import fmt, markdown_table
 
+    n = len(result.augmented)
+    over = f" (mean of {n} seeds)" if n > 1 else ""
+    baselines = result.augmented[0]["baselines"]
     predictors = [
-        ("AST, real + synthetic", result.augmented["song"]),
-        ("AST, real only", result.real_only["song"]),
-        ("ridge on band stats", result.augmented["baselines"]["ridge"]),
-        ("TRAIN mean", result.augmented["baselines"]["mean"]),
+        (f"AST, real + synthetic{over}", mean_report(result.augmented)),
+        (f"AST, real only{over}", mean_report(result.real_only)),
+        ("ridge on band stats", baselines["ridge"]),
+        ("TRAIN mean", baselines["mean"]),
     ]
     headers = ["predictor"] + [f"{d[0].upper()} {m}" for d in ("valence", "arousal") for m in ("CCC", "r", "R²", "RMSE")]
     rows = [[name] + [fmt(report[d][key]) for d in ("valence", "arousal") for key in ("ccc", "pearson", "r2", "rmse")]
@@ -118,34 +157,37 @@ def final_table(result: DemoResult) -> str:
 
 def gan_effect_lines(comparison: dict) -> list[str]:
     """One line per dimension: the difference in song-level CCC and its bootstrap interval."""
+    from astgan.compare import per_seed_lines, verdict
     from astgan.eval_report import fmt, fmt_interval
 
+    n_seeds = comparison.get("n_seeds", 1)
+    seeds = f", CCC averaged over {n_seeds} training seeds per arm" if n_seeds > 1 else ""
     lines = [f"GAN effect (real + synthetic minus real only), song-level CCC on {comparison['n_test_songs']} "
-             f"TEST songs, {comparison['confidence']:.0%} paired-bootstrap interval:"]
+             f"TEST songs{seeds}; {comparison['confidence']:.0%} paired-bootstrap interval over songs:"]
     for name, s in comparison["dimensions"].items():
         label = "mean CCC" if name == "mean_ccc" else name
         lines.append(f"  {label:<9} {fmt(s['difference'], signed=True)} "
                      f"{fmt_interval([s['low'], s['high']], signed=True)}  (ahead in {s['p_a_better']:.0%} of resamples)")
-    mean = comparison["dimensions"]["mean_ccc"]
-    verdict = ("the interval excludes 0" if mean["low"] > 0 or mean["high"] < 0
-               else "the interval includes 0: on these songs the GAN's effect is not distinguishable from noise")
-    lines.append(f"  -> {verdict}")
+    lines += ["  " + line for line in per_seed_lines(comparison)]
+    lines.append(f"  -> {verdict(comparison)}")
     return lines
 
 
 def summary_text(result: DemoResult) -> str:
     """Everything the demo prints at the end."""
-    aug_dir, real_dir = result.run_dirs
-    steps = "equal optimiser steps, same split and seed"
+    aug_dir, real_dir = result.run_dirs[0]
+    steps = "equal optimiser steps, same split"
     parts = [
-        f"\nSong-level results on {result.augmented['n_test_songs']} TEST songs ({steps}; RMSE on DEAM's 1..9 scale):",
+        f"\nSong-level results on {result.augmented[0]['n_test_songs']} TEST songs ({steps}; RMSE on DEAM's 1..9 scale):",
         final_table(result),
         "",
         *gan_effect_lines(result.comparison),
         "",
         "stage timings: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in result.timings)
         + f"; total {sum(s for _, s in result.timings):.0f}s",
-        f"run folders: {aug_dir} (with the GAN) and {real_dir} (real only); figures are the PNGs beside "
-        f"their data (e.g. {aug_dir}/gan/, {aug_dir}/synthetic/, {aug_dir}/eval/, {aug_dir}/eval/compare.md)",
+        f"run folders: {aug_dir} (with the GAN) and {real_dir} (real only)"
+        + (f", plus {len(result.run_dirs) - 1} more seed(s) of each beside them" if len(result.run_dirs) > 1 else "")
+        + f"; figures are the PNGs beside their data ({aug_dir}/gan/, {aug_dir}/synthetic/, {aug_dir}/eval/; "
+        f"the comparison: {aug_dir}/eval/compare.md)",
     ]
     return "\n".join(parts)

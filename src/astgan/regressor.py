@@ -62,6 +62,15 @@ class ASTRegressor(nn.Module):
         return self.head(self.embed(specs))
 
 
+def to_label_range(pred: torch.Tensor) -> torch.Tensor:
+    """Clamp predictions to the label scale -1..1 (DEAM's 1..9).
+
+    The linear head is free during training; a rating outside the scale cannot be right, so every
+    prediction that is scored or reported (validation, evaluation, predict) is clamped here.
+    """
+    return pred.clamp(-1.0, 1.0)
+
+
 # --------------------------------------------------------------------------- building
 
 
