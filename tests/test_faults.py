@@ -225,3 +225,11 @@ def test_kill_9_during_train_ast_then_resume_loses_no_epoch(prepared_tiny, tmp_p
     assert table["epoch"].tolist() == [1, 2, 3, 4]
     assert table["step"].is_monotonic_increasing
     assert (cfg.run_dir / "ast" / "best.pt").is_file()
+
+
+def test_a_segment_length_the_gan_cannot_take_fails_before_any_work(demo_root_small, tmp_path):
+    cfg = tiny_config(demo_root_small, tmp_path / "run", tmp_path / "cache",
+                      features={"segment_frames": 90, "segment_hop": 45})
+    result = run_cli("train-gan", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+    assert_one_line_error(result, "features.segment_frames", "multiple of 4")
+    assert not (cfg.run_dir / "songs.csv").exists() and not (tmp_path / "cache").exists()

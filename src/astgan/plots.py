@@ -21,7 +21,8 @@ QUADRANTS = {  # name -> (valence, arousal) corner on the -1..1 scale
 SPLIT_COLORS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,6 +36,16 @@ def to_deam(values: np.ndarray) -> np.ndarray:
     return np.asarray(values) * 4.0 + 5.0
 
 
+def style_va_plane(ax) -> None:
+    """Axes of the valence/arousal plane on DEAM's 1..9 scale, with the quadrant lines at 5."""
+    ax.axhline(5, color="k", lw=0.5)
+    ax.axvline(5, color="k", lw=0.5)
+    ax.set_xlim(1, 9)
+    ax.set_ylim(1, 9)
+    ax.set_xlabel("valence (1..9)")
+    ax.set_ylabel("arousal (1..9)")
+
+
 def show_spectrogram(ax, spec: np.ndarray, title: str, vmin: float | None = None, vmax: float | None = None) -> None:
     """Draw one (n_mels, frames) spectrogram with low frequencies at the bottom."""
     ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax, interpolation="nearest")
@@ -45,7 +56,7 @@ def show_spectrogram(ax, spec: np.ndarray, title: str, vmin: float | None = None
 
 def plot_label_distribution(labels: np.ndarray, splits: np.ndarray, path: Path) -> Path:
     """V/A scatter of every song coloured by split, with marginal histograms. labels: (N, 2) on -1..1."""
-    plt = _pyplot()
+    plt = pyplot()
     fig = plt.figure(figsize=(7, 6))
     grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), hspace=0.05, wspace=0.05)
     ax = fig.add_subplot(grid[1, 0])
@@ -58,12 +69,7 @@ def plot_label_distribution(labels: np.ndarray, splits: np.ndarray, path: Path) 
     bins = np.linspace(1, 9, 33)
     top.hist(deam[:, 0], bins=bins, color="grey")
     right.hist(deam[:, 1], bins=bins, color="grey", orientation="horizontal")
-    ax.axhline(5, color="k", lw=0.5)
-    ax.axvline(5, color="k", lw=0.5)
-    ax.set_xlim(1, 9)
-    ax.set_ylim(1, 9)
-    ax.set_xlabel("valence (1..9)")
-    ax.set_ylabel("arousal (1..9)")
+    style_va_plane(ax)
     ax.legend(loc="lower right", fontsize=8)
     top.axis("off")
     right.axis("off")
@@ -83,7 +89,7 @@ def nearest_to_corners(labels: np.ndarray) -> dict[str, int]:
 def plot_quadrant_examples(specs: list[np.ndarray], labels: np.ndarray, titles: list[str], path: Path,
                            suptitle: str) -> Path:
     """A 2 x 2 grid of (n_mels, frames) spectrograms, one per V/A quadrant, on one colour scale."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(9, 6))
     vmin = min(float(np.percentile(s, 1)) for s in specs)
     vmax = max(float(np.percentile(s, 99)) for s in specs)
@@ -102,7 +108,7 @@ def plot_predicted_vs_true(true: np.ndarray, pred: np.ndarray, report: dict, pat
 
     ``true``, ``pred``: (N, 2) on -1..1; ``report``: their regression_report (for the captions).
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
     for d, (ax, name) in enumerate(zip(axes, ("valence", "arousal"))):
         t, p = to_deam(true[:, d]), to_deam(pred[:, d])
@@ -126,20 +132,15 @@ def plot_va_plane(true: np.ndarray, pred: np.ndarray, path: Path, title: str) ->
 
     ``true``, ``pred``: (N, 2) on -1..1, rows aligned by song.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 6.5))
     t, p = to_deam(true), to_deam(pred)
     for (tv, ta), (pv, pa) in zip(t, p):
         ax.plot([tv, pv], [ta, pa], color="grey", lw=0.7, alpha=0.7)
     ax.scatter(t[:, 0], t[:, 1], s=30, facecolors="none", edgecolors="tab:green", label="true")
     ax.scatter(p[:, 0], p[:, 1], s=30, marker="x", color="tab:purple", label="predicted")
-    ax.axhline(5, color="k", lw=0.5)
-    ax.axvline(5, color="k", lw=0.5)
-    ax.set_xlim(1, 9)
-    ax.set_ylim(1, 9)
+    style_va_plane(ax)
     ax.set_aspect("equal")
-    ax.set_xlabel("valence (1..9)")
-    ax.set_ylabel("arousal (1..9)")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title)
     return save_figure(fig, path)
@@ -151,7 +152,7 @@ def plot_paired_differences(differences: dict[str, np.ndarray], summary: dict, p
     ``differences``: name -> (n_boot,) resampled differences; ``summary``: name -> {"difference",
     "low", "high", "p_a_better"} (see :func:`astgan.bootstrap.paired_difference`).
     """
-    plt = _pyplot()
+    plt = pyplot()
     names = list(differences)
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), names):
@@ -173,7 +174,7 @@ def plot_timelines(timelines: list[tuple[str, np.ndarray, np.ndarray]], path: Pa
 
     ``timelines``: (name, centres in seconds (n,), predictions (n, 2) on -1..1) per file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     shown = timelines[:max_files]
     fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.2 * len(shown)), squeeze=False, constrained_layout=True)
     for ax, (name, centres, pred) in zip(axes[:, 0], shown):
@@ -196,7 +197,7 @@ def plot_training_curves(history, path: Path, best_epoch: int | None = None) -> 
 
     ``history``: a DataFrame with one row per epoch (``ast/history.csv``'s columns).
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, (loss_ax, ccc_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
     epochs = history["epoch"]
     loss_ax.plot(epochs, history["train_loss"], marker="o", ms=3, label="train (SpecAugment, mixed pool)")

@@ -133,6 +133,8 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     accelerator = make_accelerator(cfg)
     if not accelerator.is_main_process:  # under `accelerate launch`, one process tells the story
         log.setLevel(logging.WARNING)
+    # the model first: an unreachable pretrained id or a shape it cannot take fails before any work
+    model = regressor_from_checkpoint(last, "last.pt") if last else build_regressor(cfg)
     with accelerator.main_process_first():  # one process extracts features, the others reuse the cache
         data = prepare_data(cfg, progress=progress and accelerator.is_local_main_process)
     pool, val = make_datasets(cfg, data)
@@ -142,7 +144,6 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
              f"(ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}); {n_steps} steps per epoch, set by the real "
              f"segments; validation: {len(val)} real segments of {val.songs.shape[0]} songs")
 
-    model = regressor_from_checkpoint(last, "last.pt") if last else build_regressor(cfg)
     optimizer = make_optimizer(model, cfg.ast)
     scheduler = make_scheduler(optimizer, n_steps * cfg.ast.epochs, cfg.ast.warmup_fraction)
     model, optimizer, train_loader, val_loader, scheduler = accelerator.prepare(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from astgan.plots import show_spectrogram, to_deam
+from astgan.plots import pyplot, show_spectrogram, style_va_plane, to_deam
 from astgan.runtime import save_figure
 
 # The notebook's healthy ranges for the last epochs: shaded behind the curves.
@@ -22,18 +22,9 @@ HEALTHY_BANDS = {
 }
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_gan_history(rows: list[dict], path: Path) -> Path:
     """Losses and D accuracies by epoch (``rows``: metrics.csv rows), healthy bands shaded."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in rows]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, keys in ((loss_ax, ("g_loss", "d_loss")), (acc_ax, ("d_real_acc", "d_fake_acc"))):
@@ -57,7 +48,7 @@ def plot_condition_grid(real: np.ndarray, generated: np.ndarray, labels: np.ndar
     requested conditions; ``real_labels``: (R, 2) the real segments' labels (default ``labels``).
     All panels share one colour scale.
     """
-    plt = _pyplot()
+    plt = pyplot()
     real_labels = labels if real_labels is None else real_labels
     rows, per_row = generated.shape[:2]
     fig, axes = plt.subplots(rows, per_row + 1, figsize=(2.4 * (per_row + 1), 1.8 * rows), squeeze=False)
@@ -75,18 +66,13 @@ def plot_condition_grid(real: np.ndarray, generated: np.ndarray, labels: np.ndar
 
 def plot_label_plane(train_labels: np.ndarray, synthetic_labels: np.ndarray, path: Path, sampler: str) -> Path:
     """V/A plane: real TRAIN labels (one per segment) under the synthetic set's conditions."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
     synthetic, real = to_deam(synthetic_labels), to_deam(train_labels)
     ax.scatter(synthetic[:, 0], synthetic[:, 1], s=5, alpha=0.35, color="tab:red",
                label=f"synthetic ({len(synthetic)}, sampler {sampler})")
     ax.scatter(real[:, 0], real[:, 1], s=9, alpha=0.6, color="tab:blue", label=f"real TRAIN segments ({len(real)})")
-    ax.axhline(5, color="k", lw=0.5)
-    ax.axvline(5, color="k", lw=0.5)
-    ax.set_xlim(1, 9)
-    ax.set_ylim(1, 9)
-    ax.set_xlabel("valence (1..9)")
-    ax.set_ylabel("arousal (1..9)")
+    style_va_plane(ax)
     ax.legend(loc="lower right", fontsize=8)
     return save_figure(fig, path)
 
@@ -98,7 +84,7 @@ def plot_mean_spectrum(real_band_stats: np.ndarray, synthetic_band_stats: np.nda
     :func:`astgan.baselines.band_statistics` returns). Left: band means; right: each band's
     standard deviation over time. Lines are averages over segments, shades +-1 sd across segments.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, (mean_ax, std_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     for stats, name, color in ((real_band_stats, "real TRAIN", "tab:blue"), (synthetic_band_stats, "synthetic", "tab:red")):
         n_mels = stats.shape[1] // 2

@@ -278,15 +278,15 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     Builds the song table, split and features first when the run folder has none. With
     ``resume``, continues from ``gan/last.pt`` (epoch count, metrics and RNG state go on).
     """
-    data = prepare_data(cfg, progress=progress)
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)
+    trainer = GanTrainer(cfg, device)  # first: a shape the networks cannot take fails before any work
+    data = prepare_data(cfg, progress=progress)
     segments = SegmentDataset.from_split(data, "train", cfg.features)
     if len(segments) < 2:
         raise DataError(f"the GAN needs at least 2 TRAIN segments, found {len(segments)} under {cfg.data.root}")
     gan_dir = cfg.run_dir / GAN_DIR
     gan_dir.mkdir(parents=True, exist_ok=True)
-    trainer = GanTrainer(cfg, device)
     done, history = 0, []
     last_path = gan_dir / LAST_CHECKPOINT
     if resume and last_path.exists():
