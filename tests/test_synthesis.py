@@ -14,7 +14,8 @@ from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.quality import frechet_distance, mean_pairwise_distance, nearest_distances, pooled_vectors
-from astgan.synthesis import load_synthetic, sample_conditions, synthesize
+from astgan.synthesis import sample_conditions, synthesize
+from astgan.train import load_synthetic
 from conftest import tiny_config
 
 
@@ -105,7 +106,7 @@ def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     cfg = trained_run
     quality = synthesize(cfg, progress=False)
     out = cfg.run_dir / "synthetic"
-    specs, labels = load_synthetic(out / "synthetic.npz")
+    specs, labels = load_synthetic(cfg)
     assert specs.shape == (40, cfg.features.n_mels, cfg.features.segment_frames) and specs.dtype == np.float16
     assert labels.shape == (40, 2) and labels.dtype == np.float32
     assert np.abs(labels).max() <= 1.0 and np.isfinite(specs).all()
@@ -117,7 +118,7 @@ def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     for name in ("real_vs_synthetic.png", "labels.png", "mean_spectrum.png"):
         assert (out / name).is_file(), name
     again = synthesize(cfg, progress=False)  # seeded: the same set again
-    np.testing.assert_array_equal(load_synthetic(out / "synthetic.npz")[0], specs)
+    np.testing.assert_array_equal(load_synthetic(cfg)[0], specs)
     assert again["realism"] == quality["realism"]
 
 

@@ -114,13 +114,6 @@ def write_synthetic(path: Path, specs: np.ndarray, labels: np.ndarray, n_mels: i
     return write_atomic(path, writer)
 
 
-def load_synthetic(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(specs (N, n_mels, frames) float16, labels (N, 2) float32) of a ``synthetic.npz``."""
-    path = require(path, "synthesize")
-    with np.load(path, allow_pickle=False) as archive:
-        return archive["specs"], archive["labels"]
-
-
 def summarize_split(segments: SegmentDataset) -> SegmentSummary:
     """Quality-report summary of real segments, read chunk by chunk from the cache."""
     chunks = np.array_split(np.arange(len(segments)), max(1, -(-len(segments) // SUMMARY_CHUNK)))

@@ -25,10 +25,10 @@ from torch.utils.data import DataLoader
 from astgan.config import Config
 from astgan.datasets import AugmentedSpectrogramDataset, EpochSampler, SegmentDataset, SpecAugment
 from astgan.errors import DataError, MissingArtifactError
+from astgan.synthesis import SYNTH_DIR, SYNTHETIC_FILE
 
 log = logging.getLogger("astgan")
 
-SYNTHETIC_FILE = Path("synthetic") / "synthetic.npz"
 AST_DIR = "ast"
 HISTORY_COLUMNS = [
     "epoch", "step", "train_loss", "val_loss", "val_valence_ccc", "val_arousal_ccc",
@@ -40,7 +40,7 @@ HISTORY_COLUMNS = [
 
 def load_synthetic(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """``<run>/synthetic/synthetic.npz``: specs (N, n_mels, frames), labels (N, 2) on -1..1, checked."""
-    path = cfg.run_dir / SYNTHETIC_FILE
+    path = cfg.run_dir / SYNTH_DIR / SYNTHETIC_FILE
     if not path.is_file():
         raise MissingArtifactError(
             f"{path} not found; run `astgan synthesize` first (ast.synthetic_ratio={cfg.ast.synthetic_ratio} "
