@@ -14,6 +14,20 @@ Every variant is printed beside a baseline run of the same shape, as a throughpu
 - with ``--device cuda``: baseline = fp32; variant = bf16 autocast (the ``run.precision=auto`` choice),
   both with sdpa, 4 DataLoader workers and pinned memory.
 
+``--trainer`` adds the route a user would take instead of astgan: a plain Hugging Face
+``transformers.Trainer`` fine-tuning ``ASTForAudioClassification(problem_type="regression",
+num_labels=2)``, built from the same ``ASTConfig``, on the same real TRAIN segments of the same
+feature cache (astgan's ``SegmentDataset`` yielding ``{"input_values": (frames, n_mels), "labels":
+(2,)}``), with the same batch size, attention, DataLoader workers and precision (the CPU: beside
+``sdpa attention, 0 workers``; CUDA: beside both fp32 and bf16). Its steps are timed like astgan's:
+wall time over ``--steps`` steps after the warm-up ones, data loading included (a callback reads the
+clock at the end of the last warm-up step and of the last step, synchronising CUDA there). Each
+pair is printed as astgan's throughput over the Trainer's. Differences left in on purpose: astgan's
+pool applies SpecAugment to every item, and its head is one linear layer on the pooled tokens
+where ``ASTForAudioClassification`` has LayerNorm + linear; the Trainer uses its defaults
+(fused AdamW where available, linear schedule) with astgan's learning rate, weight decay and
+gradient clipping.
+
 Each run is a fresh subprocess, so accelerate's one-per-process precision setting and the warm-up of
 one run never leak into another; the variants are interleaved over ``--rounds`` and the median is
 printed, so that other work on a shared machine slows them all alike. Usage::
@@ -21,6 +35,11 @@ printed, so that other work on a shared machine slows them all alike. Usage::
     python scripts/bench_ast.py                      # CPU, both shapes (the base shape takes minutes)
     python scripts/bench_ast.py --shapes demo --steps 30
     python scripts/bench_ast.py --device cuda --steps 50 --base-batch 16
+    python scripts/bench_ast.py --shapes demo --trainer       # astgan's step vs transformers.Trainer's
+    python scripts/bench_ast.py --device cuda --shapes base --base-steps 30 --base-batch 16 --trainer
+
+The last line printed is ``RESULT {json}`` (every variant's median, and the astgan/Trainer pairs)
+for scripts/bench.py.
 """
 
 from __future__ import annotations
@@ -48,34 +67,32 @@ SHAPES = {
 }
 
 
-def variants(device: str, shape: str) -> list[dict]:
-    """The runs of one shape; the first is the baseline."""
+def variants(device: str, shape: str, trainer: bool = False) -> list[dict]:
+    """The runs of one shape; the first is the baseline. A Trainer run names its astgan ``twin``."""
     if device == "cuda":
         common = {"attention": "sdpa", "workers": 4}
-        return [{"name": "fp32 (baseline)", "precision": "fp32", **common},
+        runs = [{"name": "fp32 (baseline)", "precision": "fp32", **common},
                 {"name": "bf16", "precision": "bf16", **common}]
-    runs = [{"name": "eager attention, 0 workers (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
-            {"name": "sdpa attention, 0 workers", "attention": "sdpa", "workers": 0, "precision": "fp32"}]
-    if shape == "demo":
-        runs.append({"name": "sdpa attention, 1 worker", "attention": "sdpa", "workers": 1, "precision": "fp32"})
+    else:
+        runs = [{"name": "eager attention, 0 workers (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
+                {"name": "sdpa attention, 0 workers", "attention": "sdpa", "workers": 0, "precision": "fp32"}]
+        if shape == "demo":
+            runs.append({"name": "sdpa attention, 1 worker", "attention": "sdpa", "workers": 1, "precision": "fp32"})
+    if trainer:
+        twins = runs if device == "cuda" else [runs[1]]
+        runs += [{**twin, "name": "HF Trainer, " + twin["name"].removesuffix(" (baseline)"), "loop": "trainer",
+                  "twin": twin["name"]} for twin in twins]
     return runs
 
 
 # --------------------------------------------------------------------------- one run (child process)
 
 
-def run_one(args: argparse.Namespace) -> dict:
-    """Train ``args.steps`` timed steps (after ``args.warmup``) and return the measurements."""
+def child_config(args: argparse.Namespace):
+    """configs/demo.yaml at the run's shape, device, precision, workers and batch; real data only."""
     import logging
 
-    import torch
-
     from astgan.config import load_config
-    from astgan.epochs import train_epoch
-    from astgan.prepare import prepare_data
-    from astgan.regressor import build_regressor
-    from astgan.schedules import make_optimizer, make_scheduler
-    from astgan.train import make_accelerator, make_datasets, make_loaders
 
     logging.getLogger("astgan").setLevel(logging.WARNING)
     overrides = SHAPES[args.shape]["overrides"] + [
@@ -84,7 +101,20 @@ def run_one(args: argparse.Namespace) -> dict:
     ]
     if args.batch:
         overrides.append(f"ast.batch_size={args.batch}")
-    cfg = load_config(ROOT / "configs" / "demo.yaml", overrides)
+    return load_config(ROOT / "configs" / "demo.yaml", overrides)
+
+
+def run_one(args: argparse.Namespace) -> dict:
+    """Train ``args.steps`` timed steps (after ``args.warmup``) with astgan's loop; return the measurements."""
+    import torch
+
+    from astgan.epochs import train_epoch
+    from astgan.prepare import prepare_data
+    from astgan.regressor import build_regressor
+    from astgan.schedules import make_optimizer, make_scheduler
+    from astgan.train import make_accelerator, make_datasets, make_loaders
+
+    cfg = child_config(args)
     torch.manual_seed(0)
     accelerator = make_accelerator(cfg)
     data = prepare_data(cfg, progress=False)
@@ -112,6 +142,71 @@ def run_one(args: argparse.Namespace) -> dict:
             "threads": torch.get_num_threads()}
 
 
+def run_trainer(args: argparse.Namespace) -> dict:
+    """The same model, data and steps through a plain ``transformers.Trainer``; the same measurements."""
+    import tempfile
+    import time
+
+    import torch
+    from transformers import ASTForAudioClassification, Trainer, TrainerCallback, TrainingArguments
+
+    from astgan.datasets import SegmentDataset
+    from astgan.prepare import prepare_data
+    from astgan.regressor import ast_config_from
+
+    if args.warmup < 1:
+        raise SystemExit("the Trainer run needs at least one warm-up step (its clock starts at a step's end)")
+    cuda = args.device == "cuda"
+
+    class StepClock(TrainerCallback):
+        """Clock readings at the end of the last warm-up step and of the last timed step."""
+
+        def __init__(self):
+            self.at: dict[int, float] = {}
+
+        def on_step_end(self, training_args, state, control, **kwargs):
+            if state.global_step in (args.warmup, args.warmup + args.steps):
+                if cuda:
+                    torch.cuda.synchronize()
+                self.at[state.global_step] = time.perf_counter()
+
+    class TrainerSegments(torch.utils.data.Dataset):
+        """astgan's segments as a Trainer reads them: {"input_values": (frames, n_mels), "labels": (2,)}."""
+
+        def __init__(self, segments: SegmentDataset):
+            self.segments = segments
+
+        def __len__(self) -> int:
+            return len(self.segments)
+
+        def __getitem__(self, index: int) -> dict:
+            spec, label = self.segments[index]  # (n_mels, frames), (2,)
+            return {"input_values": spec.T, "labels": label}
+
+    cfg = child_config(args)
+    torch.manual_seed(0)
+    data = prepare_data(cfg, progress=False)
+    train = TrainerSegments(SegmentDataset.from_split(data, "train", cfg.features))
+    ast_config = ast_config_from(cfg)
+    ast_config.num_labels, ast_config.problem_type = 2, "regression"
+    model = ASTForAudioClassification(ast_config)
+    model.set_attn_implementation(args.attention)
+    clock = StepClock()
+    with tempfile.TemporaryDirectory() as out:
+        training_args = TrainingArguments(
+            output_dir=out, max_steps=args.warmup + args.steps, per_device_train_batch_size=cfg.ast.batch_size,
+            learning_rate=cfg.ast.lr, weight_decay=cfg.ast.weight_decay, max_grad_norm=cfg.ast.grad_clip,
+            bf16=args.precision == "bf16", use_cpu=not cuda, dataloader_num_workers=args.workers,
+            dataloader_persistent_workers=args.workers > 0, eval_strategy="no", save_strategy="no",
+            logging_strategy="no", report_to=[], disable_tqdm=True, seed=0,
+        )
+        Trainer(model=model, args=training_args, train_dataset=train, callbacks=[clock]).train()
+    seconds = clock.at[args.warmup + args.steps] - clock.at[args.warmup]
+    return {"segments_per_s": args.steps * cfg.ast.batch_size / seconds, "data_wait": None, "steps": args.steps,
+            "batch": cfg.ast.batch_size, "seconds": seconds,
+            "device": torch.cuda.get_device_name() if cuda else "CPU", "threads": torch.get_num_threads()}
+
+
 # --------------------------------------------------------------------------- the table (parent process)
 
 
@@ -125,6 +220,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions of the demo shape")
     parser.add_argument("--base-rounds", type=int, default=1, help="interleaved repetitions of the base shape")
     parser.add_argument("--run-dir", default="runs/ast-bench", help="run folder for the split and statistics")
+    parser.add_argument("--trainer", action="store_true",
+                        help="also train the same model with a plain transformers.Trainer, paired with astgan's run")
     # child mode: one run, printed as JSON
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--shape", default="demo", help=argparse.SUPPRESS)
@@ -133,41 +230,59 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=["astgan", "trainer"], default="astgan", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args)))
+        print(json.dumps(run_trainer(args) if args.loop == "trainer" else run_one(args)))
         return
 
     print(f"{'shape':<6} {'variant':<40} {'seg/s':>8} {'data wait':>10} {'vs baseline':>12}  (median of rounds)")
+    rows, pairs = [], []
     for shape in args.shapes:
         n_steps = args.steps if shape == "demo" else args.base_steps
         batch = None if shape == "demo" else (args.base_batch or (8 if args.device == "cuda" else 2))
         rounds = args.rounds if shape == "demo" else args.base_rounds
-        runs = variants(args.device, shape)
+        runs = variants(args.device, shape, args.trainer)
         results: dict[str, list[dict]] = {v["name"]: [] for v in runs}
         for _ in range(rounds):  # variants interleaved, so a busy moment of a shared machine hits them all
             for variant in runs:
                 command = [sys.executable, __file__, "--child", "--shape", shape, "--device", args.device,
                            "--attention", variant["attention"], "--workers", str(variant["workers"]),
                            "--precision", variant["precision"], "--steps", str(n_steps), "--run-dir", args.run_dir,
-                           "--warmup", "2" if shape == "demo" else "1"]
+                           "--warmup", "2" if shape == "demo" else "1", "--loop", variant.get("loop", "astgan")]
                 if batch:
                     command += ["--batch", str(batch)]
                 done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
                 if done.returncode != 0:
                     sys.exit(f"{shape} / {variant['name']} failed:\n{done.stderr[-3000:]}")
                 results[variant["name"]].append(json.loads(done.stdout.strip().splitlines()[-1]))
-        baseline = None
-        for name, measured in results.items():
-            speed = statistics.median(r["segments_per_s"] for r in measured)
-            wait = statistics.median(r["data_wait"] for r in measured)
-            baseline = baseline or speed
+        speeds = {}
+        for variant in runs:
+            measured = results[variant["name"]]
+            speed = speeds[variant["name"]] = statistics.median(r["segments_per_s"] for r in measured)
+            waits = [r["data_wait"] for r in measured if r["data_wait"] is not None]
+            wait = f"{statistics.median(waits):>9.0%}" if waits else f"{'-':>9}"
+            baseline = speeds[runs[0]["name"]]
             first = measured[0]
             spread = ", ".join(f"{r['segments_per_s']:.3g}" for r in measured)
-            print(f"{shape:<6} {name:<40} {speed:>8.3g} {wait:>9.0%} {speed / baseline:>11.2f}x  "
+            rows.append({"shape": shape, "variant": variant["name"], "loop": variant.get("loop", "astgan"),
+                         "precision": variant["precision"], "segments_per_s": speed, "ratio": speed / baseline,
+                         "baseline": runs[0]["name"], "steps": first["steps"], "batch": first["batch"],
+                         "rounds": len(measured), "device": first["device"], "threads": first["threads"]})
+            print(f"{shape:<6} {variant['name']:<40} {speed:>8.3g} {wait} {speed / baseline:>11.2f}x  "
                   f"({first['steps']} steps x {first['batch']}, {first['batch'] / speed:.2f}s a step; rounds: {spread}; "
                   f"{first['device']}, "
                   f"{first['threads']} threads)", flush=True)
+        for variant in runs:
+            if variant.get("loop") == "trainer":
+                astgan, trainer = speeds[variant["twin"]], speeds[variant["name"]]
+                pairs.append({"shape": shape, "astgan": variant["twin"], "trainer": variant["name"],
+                              "precision": variant["precision"], "astgan_segments_per_s": astgan,
+                              "trainer_segments_per_s": trainer, "ratio": astgan / trainer})
+                print(f"{shape:<6} astgan train-ast vs HF Trainer ({variant['twin'].removesuffix(' (baseline)')}): "
+                      f"{astgan:.3g} vs {trainer:.3g} seg/s -> astgan {astgan / trainer:.2f}x", flush=True)
+    print("RESULT " + json.dumps({"bench": "ast", "device": rows[0]["device"] if rows else None,
+                                  "rows": rows, "vs_trainer": pairs}))
 
 if __name__ == "__main__":
     main()

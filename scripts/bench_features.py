@@ -6,11 +6,14 @@ On the same audio files, side by side in one run:
   warm      astgan's extract_features again (every entry read from the cache)
 
 Usage: python scripts/bench_features.py [--root data/demo] [--songs 60] [--workers 2]
+
+The last line printed is ``RESULT {json}`` (seconds of each run, songs, audio length) for scripts/bench.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import tempfile
 import time
@@ -78,6 +81,9 @@ def main() -> None:
                        (f"astgan cold cache ({args.workers} workers)", cold),
                        ("astgan warm cache", warm)]:
         print(f"{name:<34} {wall:>8.2f} {len(paths) / wall:>8.1f} {seconds / wall:>12.0f} {baseline / wall:>11.1f}x")
+    print("RESULT " + json.dumps({"bench": "features", "songs": len(paths), "audio_seconds": seconds,
+                                  "n_mels": args.n_mels, "workers": args.workers,
+                                  "seconds": {"librosa": baseline, "cold": cold, "warm": warm}}))
 
 
 if __name__ == "__main__":

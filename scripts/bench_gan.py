@@ -8,13 +8,21 @@ shape (128 x 1024). One training step = one D update + one G update (the extra-G
 switched off so both models do the same work). Random tensors stand in for segments: speed does
 not depend on the values.
 
-    .venv/bin/python scripts/bench_gan.py              # about 1-2 minutes on a 2-core CPU
+Every model is warmed up for ``--warmup`` steps before the clock starts: on this 2-core VM the first
+steps of a model are 2-10x slower than the rest while the allocator settles (the notebook DCGAN at
+128 x 1024 took about 5 such steps), and with one warm-up step they dominated a 6-step timing.
+
+    .venv/bin/python scripts/bench_gan.py              # about 2-3 minutes on a 2-core CPU
+    .venv/bin/python scripts/bench_gan.py --shapes demo
     .venv/bin/python scripts/bench_gan.py --device cuda
+
+The last line printed is ``RESULT {json}`` (one row per model and shape) for scripts/bench.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import torch
@@ -77,12 +85,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def train_throughput(trainer: GanTrainer, batch: int, steps: int, device: torch.device) -> float:
-    """Segments per second over ``steps`` training steps (after one warm-up step)."""
+def train_throughput(trainer: GanTrainer, batch: int, steps: int, warmup: int, device: torch.device) -> float:
+    """Segments per second over ``steps`` training steps (after ``warmup`` untimed ones)."""
     cfg = trainer.cfg
     real = torch.randn(batch, cfg.features.n_mels, cfg.features.segment_frames, device=device)
     condition = torch.rand(batch, 2, device=device) * 2 - 1
-    trainer.train_step(real, condition)
+    for _ in range(warmup):
+        trainer.train_step(real, condition)
     _sync(device)
     started = time.perf_counter()
     for _ in range(steps):
@@ -110,35 +119,44 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--steps", type=int, default=6, help="timed training steps per model and shape")
+    parser.add_argument("--warmup", type=int, default=6, help="untimed training steps before the clock starts")
+    parser.add_argument("--shapes", nargs="+", choices=["demo", "ast"], default=["demo", "ast"],
+                        help="demo: 64 x 256 segments; ast: 128 x 1024")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", "run.precision=fp32"]
     recipe = ["gan.conditioning=concat", "gan.label_loss_weight=0", "gan.lr_d=1e-4"]  # the notebook's settings
-    cases = [  # (shape, what runs, config, batch, baseline?)
+    cases = [  # (shape, what runs, config, batch, baseline?); the baseline first in each shape
         ("demo 64 x 256", "baseline: notebook 2-D DCGAN", load_config("configs/demo.yaml", common + recipe), 32, True),
         ("demo 64 x 256", "astgan 1-D, notebook recipe", load_config("configs/demo.yaml", common + recipe), 32, False),
         ("demo 64 x 256", "astgan 1-D, configs/demo.yaml", load_config("configs/demo.yaml", common), 32, False),
         ("AST 128 x 1024", "baseline: notebook 2-D DCGAN", load_config("configs/deam.yaml", common + recipe), 8, True),
         ("AST 128 x 1024", "astgan 1-D, configs/deam.yaml", load_config("configs/deam.yaml", common), 8, False),
     ]
-    print(f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
-          + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each")
+    cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"device {device}" + (f" ({device_name})" if device.type == "cuda" else "")
+          + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each after {args.warmup} warm-up steps")
     header = f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} {'generate /s':>12}"
     print(header)
     print("-" * len(header))
-    baseline_speed = {}
+    baseline_speed, rows = {}, []
     for shape, name, cfg, batch, baseline in cases:
         torch.manual_seed(0)
         trainer = make_trainer(cfg, device, baseline)
-        speed = train_throughput(trainer, batch, args.steps, device)
+        speed = train_throughput(trainer, batch, args.steps, args.warmup, device)
         if baseline:
             baseline_speed[shape] = speed
         generate = generation_throughput(trainer.generator, cfg.gan.latent_dim, 64, 3, device)
-        print(f"{shape:<15} {name:<31} {count_parameters(trainer.generator):>9,} "
-              f"{count_parameters(trainer.discriminator):>9,} {speed:>12.1f} {speed / baseline_speed[shape]:>5.1f}x "
-              f"{generate:>12.1f}")
+        rows.append({"shape": shape, "model": name, "baseline": baseline, "batch": batch,
+                     "g_params": count_parameters(trainer.generator), "d_params": count_parameters(trainer.discriminator),
+                     "train_seg_per_s": speed, "ratio": speed / baseline_speed[shape], "generate_per_s": generate})
+        print(f"{shape:<15} {name:<31} {rows[-1]['g_params']:>9,} {rows[-1]['d_params']:>9,} {speed:>12.1f} "
+              f"{rows[-1]['ratio']:>5.1f}x {generate:>12.1f}", flush=True)
+    print("RESULT " + json.dumps({"bench": "gan", "device": device_name, "threads": torch.get_num_threads(),
+                                  "steps": args.steps, "warmup": args.warmup, "rows": rows}))
 
 
 if __name__ == "__main__":
