@@ -254,8 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not chosen:
         parser.error(f"--only: unknown benchmark(s) {unknown}; choose from {','.join(BENCHES)}")
 
-    machine = f"{cpu_name()}, {os.cpu_count()} cores" + (f"; GPU {device_name('cuda')}" if args.device == "cuda" else "")
-    print(f"machine: {machine}; python {platform.python_version()}; {'quick' if args.quick else 'full'} run", flush=True)
+    machine = f"{cpu_name()}, {os.cpu_count()} cores"
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device cuda: torch sees no CUDA device here; use --device cpu")
+        machine += f"; GPU {device_name('cuda')}"
+    mode = "quick" if args.quick else "full"
+    print(f"machine: {machine}; python {platform.python_version()}; {mode} run", flush=True)
     started = time.perf_counter()
     rows, stages, failed = [], None, []
     for name in BENCHES:
@@ -271,9 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!! {name} failed: {err}", flush=True)
             failed.append(name)
 
-    print(f"\n== summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f}s; machine: "
-          f"{machine}; speed-up = measured throughput / baseline throughput, or baseline wall time / measured "
-          "wall time: > 1x is faster than the baseline)")
+    print(f"\n== summary: {mode} run, {time.perf_counter() - started:.0f}s on {machine}")
+    print("speed-up = measured / baseline throughput, or baseline / measured wall time: > 1x is faster than the baseline")
     print(summary_table(rows))
     if stages:
         print("\nastgan demo stage timings (baseline: cold run; measured: warm run):")

@@ -74,8 +74,10 @@ def variants(device: str, shape: str, trainer: bool = False) -> list[dict]:
         runs = [{"name": "fp32 (baseline)", "precision": "fp32", **common},
                 {"name": "bf16", "precision": "bf16", **common}]
     else:
-        runs = [{"name": "eager attention, 0 workers (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
-                {"name": "sdpa attention, 0 workers", "attention": "sdpa", "workers": 0, "precision": "fp32"}]
+        runs = [
+            {"name": "eager attention, 0 workers (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
+            {"name": "sdpa attention, 0 workers", "attention": "sdpa", "workers": 0, "precision": "fp32"},
+        ]
         if shape == "demo":
             runs.append({"name": "sdpa attention, 1 worker", "attention": "sdpa", "workers": 1, "precision": "fp32"})
     if trainer:

@@ -66,8 +66,11 @@ def main() -> None:
     paths = table["path"].tolist()
     seconds = audio_seconds(paths)
 
-    # librosa compiles numba code on first use (~30 s in a new environment): warm it up off the clock
+    # Both warm up off the clock on one file: librosa compiles numba code on first use (~30 s in a
+    # new environment), astgan imports torch (~1 s, which any astgan command pays anyway).
     naive_librosa(paths[:1], args.n_mels)
+    with tempfile.TemporaryDirectory() as cache_dir:
+        astgan_extract(paths[:1], Path(cache_dir), args.n_mels, 1)
     baseline = naive_librosa(paths, args.n_mels)
     with tempfile.TemporaryDirectory() as cache_dir:
         cold, n_extracted, _ = astgan_extract(paths, Path(cache_dir), args.n_mels, args.workers)

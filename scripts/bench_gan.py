@@ -138,7 +138,7 @@ def main() -> None:
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device {device}" + (f" ({device_name})" if device.type == "cuda" else "")
-          + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each after {args.warmup} warm-up steps")
+          + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each after {args.warmup} warm-up")
     header = f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} {'generate /s':>12}"
     print(header)
     print("-" * len(header))
@@ -151,8 +151,9 @@ def main() -> None:
             baseline_speed[shape] = speed
         generate = generation_throughput(trainer.generator, cfg.gan.latent_dim, 64, 3, device)
         rows.append({"shape": shape, "model": name, "baseline": baseline, "batch": batch,
-                     "g_params": count_parameters(trainer.generator), "d_params": count_parameters(trainer.discriminator),
-                     "train_seg_per_s": speed, "ratio": speed / baseline_speed[shape], "generate_per_s": generate})
+                     "g_params": count_parameters(trainer.generator),
+                     "d_params": count_parameters(trainer.discriminator), "train_seg_per_s": speed,
+                     "ratio": speed / baseline_speed[shape], "generate_per_s": generate})
         print(f"{shape:<15} {name:<31} {rows[-1]['g_params']:>9,} {rows[-1]['d_params']:>9,} {speed:>12.1f} "
               f"{rows[-1]['ratio']:>5.1f}x {generate:>12.1f}", flush=True)
     print("RESULT " + json.dumps({"bench": "gan", "device": device_name, "threads": torch.get_num_threads(),

@@ -50,7 +50,7 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     path = Path(path)
     try:
         audio, source_rate = sf.read(path, dtype="float32", always_2d=True)  # (samples, channels)
-        audio = audio.mean(axis=1)
+        audio = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1)
     except Exception as sf_error:  # formats libsndfile lacks: let librosa try its other backends
         try:
             import librosa
@@ -170,10 +170,7 @@ class FeatureCache:
 
 
 def _extract_one(audio_path: str, cfg_dict: dict) -> tuple[str, str | None, str | None]:
-    """Worker: decode, extract and store one file. Returns (audio path, cache entry, error)."""
-    import torch
-
-    torch.set_num_threads(1)  # the pool gives the parallelism; one thread each avoids oversubscription
+    """Decode, extract and store one file. Returns (audio path, cache entry, error)."""
     cfg = FeaturesConfig(**cfg_dict)
     cache = FeatureCache(cfg)
     try:
@@ -216,13 +213,15 @@ def extract_features(audio_paths: list[str], cfg: FeaturesConfig, progress: bool
             todo.append(path)
 
     workers = min(cfg.num_workers, len(todo))
+    if workers > 1:
+        _import_extractors()  # forked workers inherit them instead of importing torch each
     bar = tqdm(total=len(todo), desc="extract log-mel", unit="song", disable=not progress or not todo)
     cfg_dict = asdict(cfg)
     if workers <= 1:
         outcomes = (_extract_one(path, cfg_dict) for path in todo)
         _collect(outcomes, result, bar)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_one_thread) as pool:
             futures = [pool.submit(_extract_one, path, cfg_dict) for path in todo]
             try:
                 _collect((f.result() for f in as_completed(futures)), result, bar)
@@ -244,6 +243,19 @@ def _collect(outcomes, result: ExtractionResult, bar) -> None:
         else:
             result.failed[audio_path] = error
         bar.update(1)
+
+
+def _import_extractors() -> None:
+    import soundfile  # noqa: F401
+    import soxr  # noqa: F401
+    from torchaudio.compliance import kaldi  # noqa: F401
+
+
+def _one_thread() -> None:
+    """Pool worker start-up: the pool gives the parallelism, one torch thread each avoids oversubscription."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _pool_context():
