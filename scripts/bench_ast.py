@@ -22,8 +22,8 @@ feature cache (astgan's ``SegmentDataset`` yielding ``{"input_values": (frames, 
 ``sdpa attention, 0 workers``; CUDA: beside both fp32 and bf16). Its steps are timed like astgan's:
 wall time over ``--steps`` steps after the warm-up ones, data loading included (a callback reads the
 clock at the end of the last warm-up step and of the last step, synchronising CUDA there). Each
-pair is printed as astgan's throughput over the Trainer's. Differences left in on purpose: astgan's
-pool applies SpecAugment to every item, and its head is one linear layer on the pooled tokens
+pair is printed as astgan's throughput over the Trainer's. Both apply the same SpecAugment to every
+item. Differences left in on purpose: astgan's head is one linear layer on the pooled tokens
 where ``ASTForAudioClassification`` has LayerNorm + linear; the Trainer uses its defaults
 (fused AdamW where available, linear schedule) with astgan's learning rate, weight decay and
 gradient clipping.
@@ -152,7 +152,7 @@ def run_trainer(args: argparse.Namespace) -> dict:
     import torch
     from transformers import ASTForAudioClassification, Trainer, TrainerCallback, TrainingArguments
 
-    from astgan.datasets import SegmentDataset
+    from astgan.datasets import SegmentDataset, SpecAugment
     from astgan.prepare import prepare_data
     from astgan.regressor import ast_config_from
 
@@ -175,20 +175,21 @@ def run_trainer(args: argparse.Namespace) -> dict:
     class TrainerSegments(torch.utils.data.Dataset):
         """astgan's segments as a Trainer reads them: {"input_values": (frames, n_mels), "labels": (2,)}."""
 
-        def __init__(self, segments: SegmentDataset):
-            self.segments = segments
+        def __init__(self, segments: SegmentDataset, augment: SpecAugment):
+            self.segments, self.augment = segments, augment
 
         def __len__(self) -> int:
             return len(self.segments)
 
         def __getitem__(self, index: int) -> dict:
             spec, label = self.segments[index]  # (n_mels, frames), (2,)
-            return {"input_values": spec.T, "labels": label}
+            return {"input_values": self.augment(spec).T, "labels": label}
 
     cfg = child_config(args)
     torch.manual_seed(0)
     data = prepare_data(cfg, progress=False)
-    train = TrainerSegments(SegmentDataset.from_split(data, "train", cfg.features))
+    train = TrainerSegments(SegmentDataset.from_split(data, "train", cfg.features),
+                            SpecAugment(cfg.ast.freq_mask, cfg.ast.time_mask))  # the same work as astgan's pool
     ast_config = ast_config_from(cfg)
     ast_config.num_labels, ast_config.problem_type = 2, "regression"
     model = ASTForAudioClassification(ast_config)
