@@ -105,3 +105,14 @@ def test_every_command_has_help():
     for name in main.commands:
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_reading_every_segment_keeps_few_files_open(prepared_tiny, monkeypatch):
+    import astgan.datasets
+
+    cfg, data = prepared_tiny
+    monkeypatch.setattr(astgan.datasets, "MAX_OPEN_MAPS", 3)
+    train = SegmentDataset.from_split(data, "train", cfg.features)
+    first = train.stack()
+    assert len(train._maps) == 3  # the least recently used maps were closed
+    np.testing.assert_array_equal(train.stack(), first)  # and reopened when needed again

@@ -6,6 +6,7 @@ the whole dataset in memory; the operating system's page cache keeps repeated ep
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,10 @@ from astgan.config import FeaturesConfig
 from astgan.data.deam import labels_of
 from astgan.features import Normalization, cut_segment, segment_starts
 from astgan.prepare import PreparedData
+
+
+# Open memory maps per dataset: each holds a file descriptor, and common limits are 256-1024.
+MAX_OPEN_MAPS = 128
 
 
 class SegmentDataset(Dataset):
@@ -31,7 +36,7 @@ class SegmentDataset(Dataset):
             raise ValueError(f"{len(songs)} songs but {len(entries)} feature entries")
         self.songs = songs.reset_index(drop=True)
         self.entries = [str(e) for e in entries]
-        self._maps: dict[int, np.ndarray] = {}  # song row -> memory-mapped features, see _song_features
+        self._maps: OrderedDict[int, np.ndarray] = OrderedDict()  # song row -> memory map, see _song_features
         self.n_mels = cfg.n_mels
         self.segment_frames = cfg.segment_frames
         self.normalization = normalization
@@ -70,15 +75,21 @@ class SegmentDataset(Dataset):
         return self.normalization.apply(piece).astype(np.float32)
 
     def _song_features(self, song: int) -> np.ndarray:
-        """Memory-map of one song's cached features, opened once (re-parsing the .npy header on
-        every item cost about 2/3 of the read time); the mapping holds no file descriptor."""
-        if song not in self._maps:
-            self._maps[song] = np.load(self.entries[song], mmap_mode="r")
-        return self._maps[song]
+        """Memory-map of one song's cached features, kept open for the next items (re-parsing the
+        .npy header on every item cost about 2/3 of the read time). Each map holds a file
+        descriptor, so only the ``MAX_OPEN_MAPS`` most recently used stay open."""
+        maps = self._maps
+        if song in maps:
+            maps.move_to_end(song)
+        else:
+            maps[song] = np.load(self.entries[song], mmap_mode="r")
+            if len(maps) > MAX_OPEN_MAPS:
+                maps.popitem(last=False)
+        return maps[song]
 
     def __getstate__(self) -> dict:
         """Pickled for DataLoader workers without the maps: a memmap would pickle as a full copy."""
-        return {**self.__dict__, "_maps": {}}
+        return {**self.__dict__, "_maps": OrderedDict()}
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         spec = torch.from_numpy(self.segment(index))
