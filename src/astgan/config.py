@@ -9,8 +9,6 @@ type names the expected type, an impossible value says what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,24 +16,21 @@ from typing import Any, Literal, Optional
 
 import yaml
 
+from astgan.config_values import build_section, fail, merge, parse_overrides, unknown_key
 from astgan.errors import ConfigError
-
-
-def _fail(key: str, message: str) -> None:
-    raise ConfigError(f"config key '{key}': {message}")
 
 
 def _require_positive(section: str, obj: Any, *names: str) -> None:
     for name in names:
         value = getattr(obj, name)
         if value is not None and value <= 0:
-            _fail(f"{section}.{name}", f"must be > 0, got {value}")
+            fail(f"{section}.{name}", f"must be > 0, got {value}")
 
 
 def _require_range(key: str, value: tuple[float, float], low: float, high: float) -> None:
     a, b = value
     if not (low <= a <= b <= high):
-        _fail(key, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+        fail(key, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
 
 
 @dataclass
@@ -71,7 +66,7 @@ class FeaturesConfig:
             "segment_frames", "segment_hop", "max_segments_per_song", "num_workers",
         )
         if self.n_mels < 8:
-            _fail("features.n_mels", f"must be >= 8, got {self.n_mels}")
+            fail("features.n_mels", f"must be >= 8, got {self.n_mels}")
 
 
 @dataclass
@@ -88,10 +83,10 @@ class SplitConfig:
         for name in ("train", "val", "test"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
-                _fail(f"split.{name}", f"must be a fraction in (0, 1), got {value}")
+                fail(f"split.{name}", f"must be a fraction in (0, 1), got {value}")
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
-            _fail("split", f"train + val + test must sum to 1, got {total:g}")
+            fail("split", f"train + val + test must sum to 1, got {total:g}")
 
 
 @dataclass
@@ -132,11 +127,11 @@ class GanConfig:
         _require_range("gan.fake_label_range", self.fake_label_range, 0.0, 1.0)
         _require_range("gan.betas", self.betas, 0.0, 0.999999)
         if not 0.5 <= self.extra_g_step_threshold <= 1.0:
-            _fail("gan.extra_g_step_threshold", f"must be in [0.5, 1], got {self.extra_g_step_threshold}")
+            fail("gan.extra_g_step_threshold", f"must be in [0.5, 1], got {self.extra_g_step_threshold}")
         if self.label_loss_weight < 0:
-            _fail("gan.label_loss_weight", f"must be >= 0, got {self.label_loss_weight}")
+            fail("gan.label_loss_weight", f"must be >= 0, got {self.label_loss_weight}")
         if self.label_loss_weight > 0 and self.conditioning != "projection":
-            _fail("gan.label_loss_weight", "needs gan.conditioning=projection (with concat the discriminator "
+            fail("gan.label_loss_weight", "needs gan.conditioning=projection (with concat the discriminator "
                   "sees the condition in its input and could copy it)")
 
 
@@ -155,7 +150,7 @@ class SynthConfig:
     def check(self) -> None:
         _require_positive("synth", self, "n", "batch_size")
         if self.jitter < 0:
-            _fail("synth.jitter", f"must be >= 0, got {self.jitter}")
+            fail("synth.jitter", f"must be >= 0, got {self.jitter}")
 
 
 @dataclass
@@ -190,14 +185,14 @@ class AstConfig:
             "grad_clip", "patience",
         )
         if self.hidden_size % self.num_heads:
-            _fail("ast.hidden_size", f"must be divisible by ast.num_heads={self.num_heads}, got {self.hidden_size}")
+            fail("ast.hidden_size", f"must be divisible by ast.num_heads={self.num_heads}, got {self.hidden_size}")
         if not 0.0 <= self.dropout < 1.0:
-            _fail("ast.dropout", f"must be in [0, 1), got {self.dropout}")
+            fail("ast.dropout", f"must be in [0, 1), got {self.dropout}")
         if not 0.0 <= self.warmup_fraction < 1.0:
-            _fail("ast.warmup_fraction", f"must be in [0, 1), got {self.warmup_fraction}")
+            fail("ast.warmup_fraction", f"must be in [0, 1), got {self.warmup_fraction}")
         for name in ("weight_decay", "synthetic_ratio", "freq_mask", "time_mask"):
             if getattr(self, name) < 0:
-                _fail(f"ast.{name}", f"must be >= 0, got {getattr(self, name)}")
+                fail(f"ast.{name}", f"must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass
@@ -211,7 +206,7 @@ class EvalConfig:
     def check(self) -> None:
         _require_positive("eval", self, "bootstrap_samples", "ridge_alpha")
         if not 0.5 < self.confidence < 1.0:
-            _fail("eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
+            fail("eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
 
 
 @dataclass
@@ -226,9 +221,9 @@ class RunConfig:
 
     def check(self) -> None:
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            _fail("run.device", f"must be one of auto, cpu, cuda, cuda:N, got '{self.device}'")
+            fail("run.device", f"must be one of auto, cpu, cuda, cuda:N, got '{self.device}'")
         if self.num_workers < 0:
-            _fail("run.num_workers", f"must be >= 0, got {self.num_workers}")
+            fail("run.num_workers", f"must be >= 0, got {self.num_workers}")
 
 
 @dataclass
@@ -249,14 +244,14 @@ class Config:
         for section in dataclasses.fields(self):
             getattr(self, section.name).check()
         if self.features.segment_hop > self.features.segment_frames:
-            _fail(
+            fail(
                 "features.segment_hop",
                 f"must be <= features.segment_frames={self.features.segment_frames}, got {self.features.segment_hop}",
             )
         if self.ast.patch_size > min(self.features.n_mels, self.features.segment_frames):
-            _fail("ast.patch_size", f"must fit in a segment of {self.features.n_mels} x {self.features.segment_frames}")
+            fail("ast.patch_size", f"must fit in a segment of {self.features.n_mels} x {self.features.segment_frames}")
         if self.ast.pretrained and self.features.n_mels != 128:
-            _fail("features.n_mels", f"a pretrained AST reads 128 mel bins, got {self.features.n_mels}")
+            fail("features.n_mels", f"a pretrained AST reads 128 mel bins, got {self.features.n_mels}")
         return self
 
     @property
@@ -278,9 +273,9 @@ class Config:
         values = {}
         for name, body in raw.items():
             if name not in sections:
-                _unknown(str(name), list(sections))
+                unknown_key(str(name), list(sections))
             section_type = typing.get_type_hints(cls)[name]
-            values[name] = _build_section(section_type, name, body)
+            values[name] = build_section(section_type, name, body)
         return cls(**values).check()
 
 
@@ -290,103 +285,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def _unknown(key: str, valid: list[str]) -> None:
-    name = key.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-    _fail(key, f"unknown key.{hint} Valid keys: {', '.join(prefix + v for v in valid)}")
-
-
-def _build_section(section_type: type, name: str, body: Any) -> Any:
-    if body is None:
-        return section_type()
-    if not isinstance(body, dict):
-        _fail(name, f"expected a mapping of keys, got {body!r}")
-    hints = typing.get_type_hints(section_type)
-    valid = [f.name for f in dataclasses.fields(section_type)]
-    kwargs = {}
-    for key, value in body.items():
-        if key not in hints:
-            _unknown(f"{name}.{key}", valid)
-        kwargs[key] = _coerce(f"{name}.{key}", value, hints[key])
-    return section_type(**kwargs)
-
-
-def _coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Convert a YAML value to the annotated type, or fail naming the key and the expected type."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(key, value, inner[0])
-    if origin is Literal:
-        if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            _fail(key, f"must be one of {', '.join(map(str, args))}, got '{value}'.{hint}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            _fail(key, f"expected a list of {len(args)} numbers, got {value!r}")
-        return tuple(_coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        _fail(key, f"expected true or false, got {value!r}")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        _fail(key, f"expected an integer, got {value!r}")
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML reads '1e-4' (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        _fail(key, f"expected a number, got {value!r}")
-    if annotation is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        _fail(key, f"expected a string, got {value!r}")
-    raise TypeError(f"unsupported config annotation {annotation!r} for {key}")
-
-
-def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
-    """Turn ``["gan.epochs=5", "ast.pretrained=null"]`` into a nested dict of YAML-parsed values."""
-    nested: dict = {}
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
-        key, text = item.split("=", 1)
-        parts = key.strip().split(".")
-        if len(parts) != 2 or not all(parts):
-            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
-        nested.setdefault(parts[0], {})[parts[1]] = value
-    return nested
-
-
-def merge(base: dict, extra: dict) -> dict:
-    """Section-wise merge: keys in ``extra`` replace those in ``base``."""
-    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for section, body in extra.items():
-        if isinstance(body, dict) and isinstance(merged.get(section), dict):
-            merged[section].update(body)
-        else:
-            merged[section] = body
-    return merged
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -246,6 +245,8 @@ def _collect(outcomes, result: ExtractionResult, bar) -> None:
 
 
 def _import_extractors() -> None:
+    """Import the extraction stack once in this process: forked workers inherit it (torch alone
+    takes about a second to import, which every worker would otherwise pay)."""
     import soundfile  # noqa: F401
     import soxr  # noqa: F401
     from torchaudio.compliance import kaldi  # noqa: F401

@@ -1,0 +1,117 @@
+"""The machinery behind the config: typed values from YAML, ``--set`` overrides, unknown keys.
+
+Generic over dataclasses, so :mod:`astgan.config` holds only the sections and their rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Literal
+
+import yaml
+
+from astgan.errors import ConfigError
+
+
+def fail(key: str, message: str) -> None:
+    raise ConfigError(f"config key '{key}': {message}")
+
+
+def unknown_key(key: str, valid: list[str]) -> None:
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    fail(key, f"unknown key.{hint} Valid keys: {', '.join(prefix + v for v in valid)}")
+
+
+def build_section(section_type: type, name: str, body: Any) -> Any:
+    if body is None:
+        return section_type()
+    if not isinstance(body, dict):
+        fail(name, f"expected a mapping of keys, got {body!r}")
+    hints = typing.get_type_hints(section_type)
+    valid = [f.name for f in dataclasses.fields(section_type)]
+    kwargs = {}
+    for key, value in body.items():
+        if key not in hints:
+            unknown_key(f"{name}.{key}", valid)
+        kwargs[key] = coerce(f"{name}.{key}", value, hints[key])
+    return section_type(**kwargs)
+
+
+def coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Convert a YAML value to the annotated type, or fail naming the key and the expected type."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(key, value, inner[0])
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            fail(key, f"must be one of {', '.join(map(str, args))}, got '{value}'.{hint}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            fail(key, f"expected a list of {len(args)} numbers, got {value!r}")
+        return tuple(coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        fail(key, f"expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        fail(key, f"expected an integer, got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads '1e-4' (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        fail(key, f"expected a number, got {value!r}")
+    if annotation is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        fail(key, f"expected a string, got {value!r}")
+    raise TypeError(f"unsupported config annotation {annotation!r} for {key}")
+
+
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
+    """Turn ``["gan.epochs=5", "ast.pretrained=null"]`` into a nested dict of YAML-parsed values."""
+    nested: dict = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        nested.setdefault(parts[0], {})[parts[1]] = value
+    return nested
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """Section-wise merge: keys in ``extra`` replace those in ``base``."""
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for section, body in extra.items():
+        if isinstance(body, dict) and isinstance(merged.get(section), dict):
+            merged[section].update(body)
+        else:
+            merged[section] = body
+    return merged
