@@ -164,3 +164,17 @@ def test_several_seeds_per_arm_average_their_ccc(songs, tmp_path):
     shuffled_songs = write_run(tmp_path / "b_other", ids[:-1] + ["999"], true, poor)
     with pytest.raises(DataError, match="different songs"):
         compare_seeded_runs(runs_a, runs_b[:2] + [shuffled_songs], write=False)
+
+
+def test_runs_with_different_step_counts_are_flagged(songs, tmp_path):
+    ids, true, good, poor = songs
+    a = write_run(tmp_path / "a", ids, true, good)
+    b = write_run(tmp_path / "b", ids, true, poor)
+    for run, steps in ((a, 744), (b, 806)):  # early stopping ended them at different epochs
+        (run / "ast").mkdir()
+        (run / "ast" / "history.csv").write_text(f"epoch,step\n1,62\n2,{steps}\n")
+    result = compare_runs(a, b, n_boot=50, seed=0)
+    assert "744, 806" in result["steps_warning"] and "ast.patience" in result["steps_warning"]
+    assert "Warning: the runs took different numbers of optimiser steps" in (a / "eval" / "compare.md").read_text()
+    (b / "ast" / "history.csv").write_text("epoch,step\n1,62\n2,744\n")
+    assert compare_runs(a, b, n_boot=50, seed=0, write=False)["steps_warning"] is None

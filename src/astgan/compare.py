@@ -82,14 +82,29 @@ def _unit(table: pd.DataFrame, kind: str) -> np.ndarray:
 
 
 def _describe_run(run_dir: Path) -> dict:
-    """The run folder and, when its config says, its share of synthetic data (the ablation's knob)."""
-    info: dict = {"dir": str(run_dir), "synthetic_ratio": None}
+    """The run folder, its share of synthetic data (the ablation's knob) and its optimiser steps,
+    when its config.yaml and ast/history.csv say (None otherwise)."""
+    info: dict = {"dir": str(run_dir), "synthetic_ratio": None, "steps": None}
     try:
         saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
         info["synthetic_ratio"] = saved.get("ast", {}).get("synthetic_ratio")
     except (OSError, yaml.YAMLError, AttributeError):
         pass
+    try:
+        info["steps"] = int(pd.read_csv(run_dir / "ast" / "history.csv")["step"].iloc[-1])
+    except (OSError, KeyError, IndexError, ValueError, pd.errors.EmptyDataError):
+        pass
     return info
+
+
+def unequal_steps(runs: list[dict]) -> str | None:
+    """A warning when the compared runs took different numbers of optimiser steps, else None."""
+    steps = [run["steps"] for run in runs if run.get("steps") is not None]
+    if len(set(steps)) <= 1:
+        return None
+    return (f"the runs took different numbers of optimiser steps ({', '.join(map(str, steps))}): early "
+            "stopping ended them at different epochs, so the difference mixes data and training length; "
+            "for an equal-steps comparison train both with ast.patience >= ast.epochs")
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path, n_boot: int = 1000, confidence: float = 0.95,
@@ -129,9 +144,14 @@ def compare_seeded_runs(runs_a: list[str | Path], runs_b: list[str | Path], n_bo
         single, _ = paired_difference(pred_a, pred_b, true, **boot)
         per_seed.append({"a": str(run_a), "b": str(run_b),
                          **{name: single[name]["difference"] for name in single}})
+    described = [_describe_run(run) for run in runs_a + runs_b]
+    warning = unequal_steps(described)
+    if warning:
+        log.warning(f"compare: {warning}")
     result = {
-        "run_a": _describe_run(runs_a[0]),
-        "run_b": _describe_run(runs_b[0]),
+        "run_a": described[0],
+        "run_b": described[len(runs_a)],
+        "steps_warning": warning,
         "n_seeds": len(runs_a),
         "n_test_songs": len(reference),
         "n_boot": n_boot,
@@ -206,6 +226,8 @@ def comparison_markdown(result: dict) -> str:
         f"Mean CCC difference {fmt(mean['difference'], signed=True)}: {verdict(result)}.",
         "",
     ]
+    if result.get("steps_warning"):
+        lines += [f"Warning: {result['steps_warning']}.", ""]
     if n_seeds > 1:
         lines += ["Per seed (A - B, song-level CCC on all TEST songs):", "", *per_seed_lines(result), ""]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from astgan.config import Config, config_to_yaml, load_config
+from astgan.config_values import merge
 from astgan.runtime import write_text
 
 log = logging.getLogger("astgan")
@@ -85,6 +86,9 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
     cfg = load_config(config_path, (QUICK_OVERRIDES if quick else ()) + tuple(overrides))
+    # Equal optimiser steps in both arms: early stopping would end them at different epochs, so the
+    # ablation trains every run for ast.epochs and keeps each run's best validation epoch.
+    cfg = Config.from_dict(merge(cfg.to_dict(), {"ast": {"patience": cfg.ast.epochs}}))
     if cfg.ast.synthetic_ratio <= 0:
         log.warning("ast.synthetic_ratio is 0: both demo arms train on real data only")
     timings: list[tuple[str, float]] = []
