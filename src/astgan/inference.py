@@ -37,11 +37,11 @@ def load_trained(path: str | Path, device: torch.device) -> TrainedRegressor:
 
     A missing file raises MissingArtifactError naming `astgan train-ast`.
     """
-    from astgan.regressor import load_regressor
+    from astgan.regressor import regressor_and_config
 
     path = Path(path)
-    model, config = load_regressor(path)
-    ckpt = load_checkpoint(path, produced_by="train-ast")  # for the normalisation and the epoch
+    ckpt = load_checkpoint(path, produced_by="train-ast")
+    model, config = regressor_and_config(ckpt, str(path))
     norm = ckpt.get("normalization")
     if not isinstance(norm, dict) or not {"mean", "std"} <= set(norm):
         raise CheckpointError(f"{path}: no 'normalization' entry with mean and std; train the model again with `astgan train-ast`")

@@ -247,12 +247,16 @@ def load_regressor(path: str | Path) -> tuple[ASTRegressor, Config]:
     Returns the model in eval mode on the CPU, and the experiment config it was trained with. The
     checkpoint's ``normalization`` entry says how inputs must be normalised.
     """
-    ckpt = load_checkpoint(path, produced_by="train-ast")
+    return regressor_and_config(load_checkpoint(path, produced_by="train-ast"), str(path))
+
+
+def regressor_and_config(ckpt: dict, name: str) -> tuple[ASTRegressor, Config]:
+    """The model (eval mode, CPU) and the experiment config of a loaded checkpoint dict."""
     missing = [k for k in ("model", "config", "ast_config") if k not in ckpt]
     if missing:
-        raise CheckpointError(f"{path}: not an AST regressor checkpoint (missing {missing})")
-    cfg = Config.from_dict(ckpt["config"], source=f"{path} (saved config)")
-    return regressor_from_checkpoint(ckpt, str(path)).eval(), cfg
+        raise CheckpointError(f"{name}: not an AST regressor checkpoint (missing {missing})")
+    cfg = Config.from_dict(ckpt["config"], source=f"{name} (saved config)")
+    return regressor_from_checkpoint(ckpt, name).eval(), cfg
 
 
 def regressor_from_checkpoint(ckpt: dict, name: str = "checkpoint") -> ASTRegressor:
