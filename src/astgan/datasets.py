@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -95,6 +96,12 @@ class SegmentDataset(Dataset):
         spec = torch.from_numpy(self.segment(index))
         label = torch.from_numpy(self.song_labels[self.song_index[index]].copy())
         return spec, label
+
+    def chunks(self, size: int = 256) -> Iterator[np.ndarray]:
+        """Every segment in order, as (<= size, n_mels, segment_frames) float32 arrays: bounded
+        memory when a whole split (full DEAM) would not fit."""
+        for start in range(0, len(self), size):
+            yield self.stack(np.arange(start, min(start + size, len(self))))
 
     def stack(self, indices: np.ndarray | None = None) -> np.ndarray:
         """(N, n_mels, segment_frames) float32 array of the given segments (all by default)."""

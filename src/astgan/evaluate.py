@@ -44,7 +44,6 @@ MODEL_INPUT_KEYS = [
     "features.sample_rate", "features.n_mels", "features.frame_length_ms", "features.frame_shift_ms",
     "features.segment_frames",
 ]
-BAND_CHUNK = 256  # segments per band-statistics chunk: bounded memory on full DEAM
 
 
 def evaluate(cfg: Config, progress: bool = True) -> dict:
@@ -123,8 +122,7 @@ def dataset_band_statistics(dataset: SegmentDataset, progress: bool = False, des
     """(N_segments, 2 * n_mels) per-band mean and std of every segment, read in bounded chunks."""
     from tqdm import tqdm
 
-    chunks = [np.arange(i, min(i + BAND_CHUNK, len(dataset))) for i in range(0, len(dataset), BAND_CHUNK)]
-    stats = [band_statistics(dataset.stack(chunk)) for chunk in tqdm(chunks, desc=desc, disable=not progress, leave=False)]
+    stats = [band_statistics(chunk) for chunk in tqdm(dataset.chunks(), desc=desc, disable=not progress, leave=False)]
     return np.concatenate(stats) if stats else np.zeros((0, 2 * dataset.n_mels))
 
 

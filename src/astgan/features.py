@@ -168,15 +168,25 @@ class FeatureCache:
         return entry
 
 
+def audio_log_mel(path: str | Path, cfg: FeaturesConfig) -> tuple[np.ndarray, float]:
+    """Decode ``path`` and extract its log-mel: ((n_mels, frames) float32, duration in seconds).
+
+    Raises :class:`AudioDecodeError` naming the file when it cannot be decoded or its log-mel is
+    not finite.
+    """
+    waveform = load_audio(path, cfg.sample_rate)
+    features = log_mel(waveform, cfg)
+    if not np.isfinite(features).all():
+        raise AudioDecodeError(f"{path}: log-mel holds NaN or infinite values")
+    return features, waveform.shape[0] / cfg.sample_rate
+
+
 def _extract_one(audio_path: str, cfg_dict: dict) -> tuple[str, str | None, str | None]:
     """Decode, extract and store one file. Returns (audio path, cache entry, error)."""
     cfg = FeaturesConfig(**cfg_dict)
     cache = FeatureCache(cfg)
     try:
-        waveform = load_audio(audio_path, cfg.sample_rate)
-        features = log_mel(waveform, cfg)
-        if not np.isfinite(features).all():
-            return audio_path, None, f"{audio_path}: log-mel holds NaN or infinite values"
+        features, _ = audio_log_mel(audio_path, cfg)
         return audio_path, str(cache.store(audio_path, features)), None
     except AudioDecodeError as err:
         return audio_path, None, str(err)

@@ -26,7 +26,7 @@ import pandas as pd
 from astgan.config import RunConfig
 from astgan.data.deam import to_deam_scale
 from astgan.errors import DataError
-from astgan.features import AudioDecodeError, cut_segment, load_audio, log_mel, segment_starts
+from astgan.features import AudioDecodeError, audio_log_mel, cut_segment, segment_starts
 from astgan.inference import BEST_CHECKPOINT, TrainedRegressor, load_trained, predict_segments
 from astgan.runtime import require, resolve_device, write_text
 
@@ -101,17 +101,13 @@ def find_audio_files(paths: list[str | Path]) -> list[Path]:
 def predict_file(trained: TrainedRegressor, path: Path, batch_size: int = 32) -> FilePrediction:
     """Decode, extract, segment, normalise and predict one file. Raises AudioDecodeError."""
     features_cfg = trained.config.features
-    waveform = load_audio(path, features_cfg.sample_rate)
-    features = log_mel(waveform, features_cfg)
-    if not np.isfinite(features).all():
-        raise AudioDecodeError(f"{path}: log-mel holds NaN or infinite values")
+    features, duration = audio_log_mel(path, features_cfg)
     n_frames = features.shape[1]
     length = features_cfg.segment_frames
     starts = segment_starts(n_frames, length, features_cfg.segment_hop, features_cfg.max_segments_per_song)
     specs = np.stack([trained.normalization.apply(cut_segment(features, int(s), length)) for s in starts])
     # frame i covers [i * shift, i * shift + window] seconds; a padded segment ends with the audio
     shift, window = features_cfg.frame_shift_ms / 1000.0, features_cfg.frame_length_ms / 1000.0
-    duration = waveform.shape[0] / features_cfg.sample_rate
     last_frames = np.minimum(starts + length, n_frames) - 1
     return FilePrediction(
         path=path,

@@ -34,7 +34,6 @@ QUALITY_FILE = "quality.json"
 # isolated song cannot take a large share of the synthetic set.
 MAX_BALANCE_WEIGHT = 5.0
 MAX_MATCHED = 2048  # at most this many segments in the realism reference batch
-SUMMARY_CHUNK = 256  # segments read at a time when summarising a real split
 
 
 def inverse_density_weights(labels: np.ndarray) -> np.ndarray:
@@ -116,8 +115,7 @@ def write_synthetic(path: Path, specs: np.ndarray, labels: np.ndarray, n_mels: i
 
 def summarize_split(segments: SegmentDataset) -> SegmentSummary:
     """Quality-report summary of real segments, read chunk by chunk from the cache."""
-    chunks = np.array_split(np.arange(len(segments)), max(1, -(-len(segments) // SUMMARY_CHUNK)))
-    return summarize(segments.stack(chunk) for chunk in chunks)
+    return summarize(segments.chunks())
 
 
 def synthesize(cfg: Config, progress: bool = True) -> dict:
