@@ -91,12 +91,10 @@ def config_options(func):
 
 def load_run_config(config_path: Path, overrides: tuple[str, ...]):
     """Load and check the config, then save the resolved copy into the run folder."""
-    from astgan.config import config_to_yaml, load_config
-    from astgan.runtime import write_text
+    from astgan.config import load_config, save_run_config
 
     cfg = load_config(config_path, overrides)
-    cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(cfg.run_dir / "config.yaml", config_to_yaml(cfg))
+    save_run_config(cfg)
     return cfg
 
 

@@ -310,3 +310,11 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
 
 def config_to_yaml(config: Config) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def save_run_config(config: Config) -> Path:
+    """Write the resolved config into its run folder as ``config.yaml`` (atomically)."""
+    from astgan.runtime import write_text
+
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    return write_text(config.run_dir / "config.yaml", config_to_yaml(config))

@@ -21,9 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from astgan.config import Config, config_to_yaml, load_config
+from astgan.config import Config, load_config, save_run_config
 from astgan.config_values import merge
-from astgan.runtime import write_text
 
 log = logging.getLogger("astgan")
 
@@ -69,7 +68,7 @@ def share_split(source: Config, target: Config, synthetic: bool = False) -> None
     for name in names:
         (target.run_dir / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source.run_dir / name, target.run_dir / name)
-    write_text(target.run_dir / "config.yaml", config_to_yaml(target))
+    save_run_config(target)
 
 
 def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
@@ -105,8 +104,7 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
     if not is_written(root):
         songs = QUICK_SONGS if quick else FULL_SONGS
         stage("demo data", lambda: write_demo_dataset(root, seed=0, progress=progress, **songs))
-    cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(cfg.run_dir / "config.yaml", config_to_yaml(cfg))
+    save_run_config(cfg)
     data = stage("extract", lambda: prepare_data(cfg, progress=progress))
     echo(split_summary(data, cfg))
     stage("train-gan", lambda: train_gan(cfg, progress=progress))
