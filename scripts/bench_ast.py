@@ -103,35 +103,32 @@ def child_config(args: argparse.Namespace):
     ]
     if args.batch:
         overrides.append(f"ast.batch_size={args.batch}")
-    return load_config(ROOT / "configs" / "demo.yaml", overrides)
+    return load_config("demo", overrides)
 
 
 def run_one(args: argparse.Namespace) -> dict:
     """Train ``args.steps`` timed steps (after ``args.warmup``) with astgan's loop; return the measurements."""
     import torch
 
-    from astgan.epochs import train_epoch
-    from astgan.prepare import prepare_data
-    from astgan.regressor import build_regressor
-    from astgan.schedules import make_optimizer, make_scheduler
-    from astgan.train import make_accelerator, make_datasets, make_loaders
+    from astgan.data.prepare import prepare_data
+    from astgan.regressor.model import build_regressor
+    from astgan.regressor.train import AstTrainer, make_accelerator, make_datasets, make_loaders
 
-    cfg = child_config(args)
+    # one long schedule without warmup: the timed steps all run at a full learning rate
+    cfg = child_config(args).with_overrides("ast.warmup_fraction=0", "ast.epochs=1")
     torch.manual_seed(0)
     accelerator = make_accelerator(cfg)
     data = prepare_data(cfg, progress=False)
     pool, val = make_datasets(cfg, data)
     model = build_regressor(cfg)
     model.encoder.set_attn_implementation(args.attention)
-    optimizer = make_optimizer(model, cfg.ast)
-    scheduler = make_scheduler(optimizer, 10_000, 0.0)
+    trainer = AstTrainer(cfg, model, 10_000, accelerator)
     train_loader, _, sampler = make_loaders(cfg, pool, val, accelerator.device)
-    model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+    train_loader = accelerator.prepare(train_loader)
 
     def steps(n: int):
         sampler.samples_per_epoch = min(n * cfg.ast.batch_size, len(pool))
-        return train_epoch(model, train_loader, optimizer, scheduler, accelerator, cfg.ast.loss,
-                           cfg.ast.grad_clip, progress=False)
+        return trainer.train_epoch(train_loader, progress=False)
 
     steps(args.warmup)
     if accelerator.device.type == "cuda":
@@ -152,9 +149,9 @@ def run_trainer(args: argparse.Namespace) -> dict:
     import torch
     from transformers import ASTForAudioClassification, Trainer, TrainerCallback, TrainingArguments
 
-    from astgan.datasets import SegmentDataset, SpecAugment
-    from astgan.prepare import prepare_data
-    from astgan.regressor import ast_config_from
+    from astgan.data.datasets import SegmentDataset, SpecAugment
+    from astgan.data.prepare import prepare_data
+    from astgan.regressor.model import ast_config_from
 
     if args.warmup < 1:
         raise SystemExit("the Trainer run needs at least one warm-up step (its clock starts at a step's end)")
@@ -188,7 +185,7 @@ def run_trainer(args: argparse.Namespace) -> dict:
     cfg = child_config(args)
     torch.manual_seed(0)
     data = prepare_data(cfg, progress=False)
-    train = TrainerSegments(SegmentDataset.from_split(data, "train", cfg.features),
+    train = TrainerSegments(data.segments("train"),
                             SpecAugment(cfg.ast.freq_mask, cfg.ast.time_mask))  # the same work as astgan's pool
     ast_config = ast_config_from(cfg)
     ast_config.num_labels, ast_config.problem_type = 2, "regression"

@@ -35,7 +35,7 @@ def naive_librosa(paths: list[str], n_mels: int) -> float:
 
 def astgan_extract(paths: list[str], cache_dir: Path, n_mels: int, workers: int) -> tuple[float, int, int]:
     from astgan.config import FeaturesConfig
-    from astgan.features import extract_features
+    from astgan.data.features import extract_features
 
     cfg = FeaturesConfig(n_mels=n_mels, cache_dir=str(cache_dir), num_workers=workers)
     started = time.perf_counter()

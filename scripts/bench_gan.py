@@ -129,11 +129,11 @@ def main() -> None:
     common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", "run.precision=fp32"]
     recipe = ["gan.conditioning=concat", "gan.label_loss_weight=0", "gan.lr_d=1e-4"]  # the notebook's settings
     cases = [  # (shape, what runs, config, batch, baseline?); the baseline first in each shape
-        ("demo 64 x 256", "baseline: notebook 2-D DCGAN", load_config("configs/demo.yaml", common + recipe), 32, True),
-        ("demo 64 x 256", "astgan 1-D, notebook recipe", load_config("configs/demo.yaml", common + recipe), 32, False),
-        ("demo 64 x 256", "astgan 1-D, configs/demo.yaml", load_config("configs/demo.yaml", common), 32, False),
-        ("AST 128 x 1024", "baseline: notebook 2-D DCGAN", load_config("configs/deam.yaml", common + recipe), 8, True),
-        ("AST 128 x 1024", "astgan 1-D, configs/deam.yaml", load_config("configs/deam.yaml", common), 8, False),
+        ("demo 64 x 256", "baseline: notebook 2-D DCGAN", load_config("demo", common + recipe), 32, True),
+        ("demo 64 x 256", "astgan 1-D, notebook recipe", load_config("demo", common + recipe), 32, False),
+        ("demo 64 x 256", "astgan 1-D, configs/demo.yaml", load_config("demo", common), 32, False),
+        ("AST 128 x 1024", "baseline: notebook 2-D DCGAN", load_config("deam", common + recipe), 8, True),
+        ("AST 128 x 1024", "astgan 1-D, configs/deam.yaml", load_config("deam", common), 8, False),
     ]
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from astgan.config import Config
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from helpers import tiny_config
 
 
 @pytest.fixture(scope="session")
@@ -23,28 +21,6 @@ def demo_root_small(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo_small")
     write_demo_dataset(root, n_songs=24, seed=0, min_seconds=8.0, max_seconds=12.0, num_workers=2, progress=False)
     return root
-
-
-def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> Config:
-    """A CPU-sized config for tests: 32 mel bins, 128-frame segments, one-layer AST, small GAN.
-
-    ``sections`` override whole keys, e.g. ``tiny_config(..., gan={"epochs": 2})``.
-    """
-    raw = {
-        "data": {"root": str(data_root)},
-        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir), "num_workers": 1},
-        "split": {"seed": 0},
-        "gan": {"epochs": 1, "batch_size": 16, "latent_dim": 32, "channels": 16, "condition_dim": 8, "sample_every": 1},
-        "synth": {"n": 32, "batch_size": 16},
-        "ast": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64,
-                "frequency_stride": 16, "time_stride": 16, "epochs": 1, "batch_size": 16, "lr": 1e-3,
-                "freq_mask": 4, "time_mask": 16},
-        "eval": {"bootstrap_samples": 100},
-        "run": {"dir": str(run_dir), "device": "cpu"},
-    }
-    for section, values in sections.items():
-        raw.setdefault(section, {}).update(values)
-    return Config.from_dict(raw)
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +41,7 @@ def prepared_tiny(demo_root_small, feature_cache_dir, tmp_path_factory):
 
     Session-scoped: tests must not modify its run folder; copy it (shutil.copytree) to change it.
     """
-    from astgan.prepare import prepare_data
+    from astgan.data.prepare import prepare_data
 
     cfg = tiny_config(demo_root_small, tmp_path_factory.mktemp("prepared") / "run", feature_cache_dir)
     return cfg, prepare_data(cfg, progress=False)
@@ -78,7 +54,7 @@ def trained_tiny_run(demo_root_small, feature_cache_dir, tmp_path_factory) -> Co
     Its run folder holds songs.csv, ast/best.pt and the rest of train-ast's outputs. Split
     30 % TEST so that evaluation has a few songs. Session-scoped: copy the folder to change it.
     """
-    from astgan.train import train_ast
+    from astgan.regressor.train import train_ast
 
     cfg = tiny_config(demo_root_small, tmp_path_factory.mktemp("trained") / "run", feature_cache_dir,
                       split={"train": 0.55, "val": 0.15, "test": 0.3}, ast={"synthetic_ratio": 0.0})

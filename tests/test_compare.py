@@ -11,11 +11,11 @@ import json
 import numpy as np
 import pytest
 
-from astgan.bootstrap import ccc_intervals, paired_difference
-from astgan.compare import compare_runs, compare_seeded_runs, comparison_table
 from astgan.errors import DataError, MissingArtifactError
-from astgan.evaluate import predictions_frame
-from astgan.metrics import ccc
+from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.compare import compare_runs, compare_seeded_runs, comparison_table
+from astgan.evaluation.evaluate import predictions_frame
+from astgan.evaluation.metrics import ccc
 
 N_SONGS = 40
 

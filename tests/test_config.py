@@ -10,7 +10,7 @@ import yaml
 from astgan.config import Config, config_to_yaml, load_config, parse_overrides
 from astgan.errors import ConfigError
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).parent.parent / "src" / "astgan" / "configs"
 
 
 @pytest.mark.parametrize("name", ["demo.yaml", "deam.yaml"])

@@ -12,13 +12,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from astgan.datasets import AugmentedSpectrogramDataset, EpochSampler, SegmentDataset, SpecAugment
+from astgan.data.datasets import AugmentedSpectrogramDataset, EpochSampler, SegmentDataset, SpecAugment
 
 
 @pytest.fixture(scope="module")
 def real_train(prepared_tiny) -> SegmentDataset:
     cfg, data = prepared_tiny
-    return SegmentDataset.from_split(data, "train", cfg.features)
+    return data.segments("train")
 
 
 def fake_synthetic(n: int, n_mels: int, frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,12 +61,12 @@ def test_synthetic_shape_is_checked(real_train):
 
 def test_validation_never_gets_synthetic_items_or_masks(prepared_tiny):
     cfg, data = prepared_tiny
-    val = SegmentDataset.from_split(data, "val", cfg.features)
+    val = data.segments("val")
     specs, labels = fake_synthetic(10, cfg.features.n_mels, cfg.features.segment_frames)
     with pytest.raises(ValueError, match="TRAIN segments only"):
         AugmentedSpectrogramDataset(val, specs, labels, ratio=1.0, augment=SpecAugment(8, 32))
 
-    from astgan.train import make_datasets
+    from astgan.regressor.train import make_datasets
 
     real_only = copy.deepcopy(cfg)
     real_only.ast.synthetic_ratio = 0.0

@@ -9,18 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from astgan.data.deam import (
-    ANNOTATIONS_DIR,
-    AUDIO_DIR,
-    labels_of,
-    load_song_table,
-    read_annotation_file,
-    to_deam_scale,
-    to_unit_scale,
-)
+from astgan.data.deam import ANNOTATIONS_DIR, AUDIO_DIR, load_song_table, read_annotation_file
+from astgan.data.labels import labels_of, to_deam_scale, to_unit_scale
 from astgan.errors import DataError
+from helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 FILE_2013 = FIXTURES / "static_annotations_averaged_songs_1_2000.csv"
 FILE_2015 = FIXTURES / "static_annotations_averaged_songs_2000_2058.csv"
 

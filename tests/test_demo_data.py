@@ -17,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 
 from astgan.data.demo import read_demo_labels, write_demo_dataset
 from astgan.errors import AstganError
+from helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 AUDIO = Path("DEAM_audio/MEMD_audio")
 SONG_LEVEL = Path("DEAM_Annotations/annotations/annotations averaged per song/song_level")
 FILE_2013 = "static_annotations_averaged_songs_1_2000.csv"

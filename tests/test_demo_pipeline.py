@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 
-CONFIG = Path(__file__).parent.parent / "configs" / "demo.yaml"
+CONFIG = "demo"  # the packaged demo config
 
 CONTRACT = [
     "config.yaml", "songs.csv", "normalization.json", "songs_labels.png", "songs_examples.png",
@@ -32,7 +31,7 @@ def quick_demo(demo_root_small, tmp_path_factory):
     """One quick demo (two seeds per arm) on the session's small demo dataset."""
     out = tmp_path_factory.mktemp("quick_demo")
     result = CliRunner().invoke(main, [
-        "demo", "--quick", "--seeds", "2", "-c", str(CONFIG),
+        "demo", "--quick", "--seeds", "2", "-c", CONFIG,
         "--set", f"data.root={demo_root_small}", "--set", f"run.dir={out / 'demo'}",
         "--set", f"features.cache_dir={out / 'cache'}",
     ])

@@ -12,12 +12,11 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 from astgan.config import Config, config_to_yaml
-from astgan.data.deam import labels_of, to_unit_scale
-from astgan.datasets import SegmentDataset
+from astgan.data.labels import labels_of, to_unit_scale
+from astgan.data.prepare import read_songs_csv
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.evaluate import baseline_predictions, evaluate
-from astgan.metrics import regression_report
-from astgan.prepare import read_songs_csv
+from astgan.evaluation.evaluate import baseline_predictions, evaluate
+from astgan.evaluation.metrics import regression_report
 
 METRICS = {"ccc", "pearson", "r2", "rmse", "mae"}
 
@@ -94,11 +93,11 @@ def test_mean_baseline_scores_zero_ccc_and_the_train_mean_error(evaluated):
 
 def test_ridge_baseline_fits_train_segments(trained_tiny_run):
     """In-sample, the ridge on band statistics must follow the labels: it really was fitted."""
-    from astgan.prepare import prepare_data
+    from astgan.data.prepare import prepare_data
 
     cfg = trained_tiny_run
     data = prepare_data(cfg, progress=False)
-    train = SegmentDataset.from_split(data, "train", cfg.features)
+    train = data.segments("train")
     preds = baseline_predictions(train, train, data.labels("train"), ridge_alpha=1.0)
     segments, songs = preds["ridge"]
     assert segments.shape == (len(train), 2) and songs.shape == (len(train.songs), 2)

@@ -11,10 +11,9 @@ import yaml
 from click.testing import CliRunner
 
 from astgan.cli import main
-from astgan.datasets import SegmentDataset
+from astgan.data.features import FeatureCache
+from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
-from astgan.features import FeatureCache
-from astgan.prepare import prepare_data
 
 
 def write_config(path, cfg) -> str:
@@ -71,9 +70,9 @@ def test_normalisation_uses_train_songs_only(prepared_tiny):
 
 def test_segments_inherit_their_songs_split(prepared_tiny):
     cfg, data = prepared_tiny
-    ids = {split: set(SegmentDataset.from_split(data, split, cfg.features).song_ids) for split in ("train", "val", "test")}
+    ids = {split: set(data.segments(split).song_ids) for split in ("train", "val", "test")}
     assert not (ids["train"] & ids["val"]) and not (ids["train"] & ids["test"]) and not (ids["val"] & ids["test"])
-    train = SegmentDataset.from_split(data, "train", cfg.features)
+    train = data.segments("train")
     spec, label = train[0]
     assert tuple(spec.shape) == (cfg.features.n_mels, cfg.features.segment_frames)
     assert tuple(label.shape) == (2,)
@@ -108,11 +107,11 @@ def test_every_command_has_help():
 
 
 def test_reading_every_segment_keeps_few_files_open(prepared_tiny, monkeypatch):
-    import astgan.datasets
+    import astgan.data.datasets
 
     cfg, data = prepared_tiny
-    monkeypatch.setattr(astgan.datasets, "MAX_OPEN_MAPS", 3)
-    train = SegmentDataset.from_split(data, "train", cfg.features)
+    monkeypatch.setattr(astgan.data.datasets, "MAX_OPEN_MAPS", 3)
+    train = data.segments("train")
     first = train.stack()
     assert len(train._maps) == 3  # the least recently used maps were closed
     np.testing.assert_array_equal(train.stack(), first)  # and reopened when needed again

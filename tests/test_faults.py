@@ -27,9 +27,8 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 from astgan.data.deam import AUDIO_DIR
-from astgan.datasets import SegmentDataset
-from astgan.prepare import prepare_data
-from conftest import tiny_config
+from astgan.data.prepare import prepare_data
+from helpers import tiny_config
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -88,7 +87,7 @@ def test_broken_audio_is_skipped_and_short_songs_are_padded(demo_root_small, tmp
     assert {short.stem, stereo_48k.stem} <= kept
     data = prepare_data(cfg, progress=False)
     split = table.set_index("song_id").loc[short.stem, "split"]
-    dataset = SegmentDataset.from_split(data, split, cfg.features)
+    dataset = data.segments(split)
     short_segments = np.flatnonzero(dataset.song_ids == short.stem)
     assert len(short_segments) == 1  # padded to one whole segment, not dropped
     assert dataset[int(short_segments[0])][0].shape == (32, 128)

@@ -9,15 +9,8 @@ import pytest
 import soundfile as sf
 
 from astgan.config import FeaturesConfig
-from astgan.features import (
-    AudioDecodeError,
-    FeatureCache,
-    cut_segment,
-    extract_features,
-    load_audio,
-    log_mel,
-    segment_starts,
-)
+from astgan.data.audio import AudioDecodeError, load_audio
+from astgan.data.features import FeatureCache, cut_segment, extract_features, log_mel, segment_starts
 
 
 def tone(seconds: float, sample_rate: int, freq: float = 440.0, channels: int = 1) -> np.ndarray:

@@ -7,8 +7,7 @@ import torch
 
 from astgan.config import Config
 from astgan.errors import ConfigError
-from astgan.gan.models import SpectrogramDiscriminator, SpectrogramGenerator, network_depth
-from astgan.gan.recipe import (
+from astgan.gan.losses import (
     COLLAPSE_EPOCHS,
     collapse_signs,
     discriminator_accuracy,
@@ -17,6 +16,7 @@ from astgan.gan.recipe import (
     needs_extra_generator_step,
     smoothed_targets,
 )
+from astgan.gan.models import SpectrogramDiscriminator, SpectrogramGenerator, network_depth
 
 
 @pytest.mark.parametrize("n_mels, frames", [(32, 128), (64, 256), (128, 1024), (40, 96)])

@@ -12,11 +12,10 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 from astgan.config import config_to_yaml
-from astgan.datasets import SegmentDataset
 from astgan.errors import CheckpointError
 from astgan.gan.models import load_generator
 from astgan.gan.train import METRIC_COLUMNS, GanTrainer, train_gan
-from conftest import tiny_config
+from helpers import tiny_config
 
 
 def _run_copy(prepared_tiny, tmp_path, **sections):
@@ -31,7 +30,7 @@ def test_a_few_training_steps_give_finite_losses_and_move_both_networks(prepared
     cfg, data = prepared_tiny
     torch.manual_seed(0)
     trainer = GanTrainer(cfg, torch.device("cpu"))
-    segments = SegmentDataset.from_split(data, "train", cfg.features)
+    segments = data.segments("train")
     real = torch.from_numpy(segments.stack(np.arange(16)))
     condition = torch.from_numpy(segments.labels[:16].astype(np.float32))
     before_g = [p.detach().clone() for p in trainer.generator.parameters()]
@@ -51,7 +50,7 @@ def test_the_options_train(prepared_tiny, options):
     cfg, data = prepared_tiny
     cfg = tiny_config(cfg.data.root, cfg.run_dir, cfg.features.cache_dir, gan=options)
     trainer = GanTrainer(cfg, torch.device("cpu"))
-    segments = SegmentDataset.from_split(data, "train", cfg.features)
+    segments = data.segments("train")
     real = torch.from_numpy(segments.stack(np.arange(8)))
     step = trainer.train_step(real, torch.from_numpy(segments.labels[:8].astype(np.float32)))
     assert np.isfinite([step["g_loss"], step["d_loss"]]).all()
@@ -59,9 +58,10 @@ def test_the_options_train(prepared_tiny, options):
 
 def test_train_gan_writes_the_run_folder_contract(prepared_tiny, tmp_path):
     cfg = _run_copy(prepared_tiny, tmp_path, gan={"epochs": 2, "sample_every": 2})
-    path = train_gan(cfg, progress=False)
+    result = train_gan(cfg, progress=False)
     gan_dir = cfg.run_dir / "gan"
-    assert path == gan_dir / "generator.pt"
+    assert result.generator_path == gan_dir / "generator.pt"
+    assert [row["epoch"] for row in result.history] == [1, 2]
     for name in ("metrics.csv", "losses.png", "samples.png", "samples_epoch_002.png", "last.pt"):
         assert (gan_dir / name).is_file(), name
     metrics = pd.read_csv(gan_dir / "metrics.csv")
@@ -70,7 +70,7 @@ def test_train_gan_writes_the_run_folder_contract(prepared_tiny, tmp_path):
     assert np.isfinite(metrics[["g_loss", "d_loss", "sample_diversity"]].to_numpy()).all()
     assert metrics["lr_g"].iloc[1] == pytest.approx(cfg.gan.lr_g * cfg.gan.lr_gamma)  # ExponentialLR per epoch
 
-    generator, saved_cfg = load_generator(path)
+    generator, saved_cfg = load_generator(result.generator_path)
     assert saved_cfg.to_dict() == cfg.to_dict()
     with torch.no_grad():
         out = generator(torch.randn(2, saved_cfg.gan.latent_dim), torch.zeros(2, 2))

@@ -17,9 +17,10 @@ import soxr
 from click.testing import CliRunner
 
 from astgan.cli import main
+from astgan.data.audio import load_audio
+from astgan.data.features import segment_starts
 from astgan.errors import DataError, MissingArtifactError
-from astgan.features import load_audio, segment_starts
-from astgan.predict import find_audio_files, predict_files
+from astgan.regressor.predict import find_audio_files, predict_files
 
 RATES = (22050, 44100, 48000)
 SECONDS = 3.0

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from astgan.artifacts import save_checkpoint
 from astgan.config import Config
-from astgan.datasets import SegmentDataset
-from astgan.epochs import regression_loss
 from astgan.errors import AstganError
-from astgan.regressor import build_regressor, load_regressor, patch_grid, regressor_checkpoint
-from astgan.runtime import save_checkpoint
+from astgan.regressor.losses import regression_loss
+from astgan.regressor.model import build_regressor, load_regressor, patch_grid, regressor_checkpoint
 
 
 def test_forward_and_embed_shapes(tiny_cfg):
@@ -30,7 +29,7 @@ def test_tiny_ast_overfits_a_fixed_batch(prepared_tiny):
     """A one-layer AST drives the MSE on 16 real segments down by at least 10x in 150 steps."""
     cfg, data = prepared_tiny
     torch.manual_seed(0)
-    train = SegmentDataset.from_split(data, "train", cfg.features)
+    train = data.segments("train")
     indices = np.linspace(0, len(train) - 1, 16).astype(int)
     specs = torch.from_numpy(train.stack(indices))
     labels = torch.from_numpy(train.labels[indices])

@@ -13,12 +13,13 @@ import time
 import pytest
 import torch
 
+from astgan.artifacts import load_checkpoint, save_checkpoint, write_text
 from astgan.errors import AstganError, CheckpointError, MissingArtifactError
-from astgan.runtime import load_checkpoint, rng_state, save_checkpoint, set_rng_state, write_text
+from astgan.runtime import rng_state, set_rng_state
 
 WRITER = textwrap.dedent("""
     import sys, torch
-    from astgan.runtime import save_checkpoint
+    from astgan.artifacts import save_checkpoint
     i = 0
     while True:  # rewrite one big checkpoint forever; the test kills us mid-write
         save_checkpoint(sys.argv[1], {"step": i, "weights": torch.full((4_000_000,), float(i))})
@@ -48,7 +49,7 @@ def test_kill_9_during_a_checkpoint_write_never_corrupts_the_previous_one(tmp_pa
 FULL_DISK = textwrap.dedent("""
     import resource, signal, sys, torch
     from astgan.errors import AstganError
-    from astgan.runtime import save_checkpoint
+    from astgan.artifacts import save_checkpoint
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
     resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))  # files may not exceed 1 MB
     try:

@@ -13,10 +13,10 @@ from scipy.stats import gaussian_kde
 from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.quality import frechet_distance, mean_pairwise_distance, nearest_distances, pooled_vectors
-from astgan.synthesis import sample_conditions, synthesize
-from astgan.train import load_synthetic
-from conftest import tiny_config
+from astgan.gan.quality import frechet_distance, mean_pairwise_distance, nearest_distances, pooled_vectors
+from astgan.gan.synthesis import sample_conditions, synthesize
+from astgan.regressor.train import load_synthetic
+from helpers import tiny_config
 
 
 def _imbalanced_labels(rng: np.random.Generator) -> np.ndarray:

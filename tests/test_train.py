@@ -10,18 +10,17 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from astgan.artifacts import load_checkpoint
 from astgan.config import config_to_yaml
-from astgan.datasets import SegmentDataset
 from astgan.errors import DataError, MissingArtifactError
-from astgan.regressor import load_regressor
-from astgan.runtime import load_checkpoint
-from astgan.train import HISTORY_COLUMNS, load_synthetic, steps_per_epoch, train_ast
-from conftest import tiny_config
+from astgan.regressor.model import load_regressor
+from astgan.regressor.train import HISTORY_COLUMNS, load_synthetic, steps_per_epoch, train_ast
+from helpers import tiny_config
 
 
 def write_synthetic(run_dir, data, cfg, n: int = 64) -> None:
     """A stand-in for `astgan synthesize`: jittered real TRAIN segments, float16, labels (N, 2)."""
-    train = SegmentDataset.from_split(data, "train", cfg.features)
+    train = data.segments("train")
     rng = np.random.default_rng(0)
     rows = rng.choice(len(train), n, replace=len(train) < n)
     specs = train.stack(rows) + rng.normal(scale=0.05, size=(n, cfg.features.n_mels, cfg.features.segment_frames))
@@ -39,19 +38,23 @@ def trained_run(demo_root_small, feature_cache_dir, tmp_path_factory, prepared_t
     run_dir = tmp_path_factory.mktemp("ast_run") / "run"
     cfg = _config(demo_root_small, feature_cache_dir, run_dir)
     write_synthetic(run_dir, prepared_tiny[1], cfg)
-    best = train_ast(cfg, progress=False)
-    return cfg, best
+    result = train_ast(cfg, progress=False)
+    return cfg, result
 
 
 def test_train_ast_writes_best_history_and_curves(trained_run):
-    cfg, best = trained_run
+    cfg, result = trained_run
     out = cfg.run_dir / "ast"
+    best = result.best_path
     assert best == out / "best.pt"
     for name in ("best.pt", "last.pt", "history.csv", "curves.png"):
         assert (out / name).stat().st_size > 0, name
     history = pd.read_csv(out / "history.csv")
     assert list(history.columns) == HISTORY_COLUMNS
     assert history["epoch"].tolist() == [1, 2]
+    assert [row["epoch"] for row in result.history] == [1, 2]  # the same rows, in memory
+    assert result.best_epoch == int(history.loc[history["val_mean_ccc"].idxmax(), "epoch"])
+    assert result.steps == int(history["step"].iloc[-1])
     assert np.isfinite(history.drop(columns=["epoch", "step"]).to_numpy()).all()
 
     ckpt = load_checkpoint(best)
@@ -67,7 +70,7 @@ def test_train_ast_writes_best_history_and_curves(trained_run):
 def test_epochs_take_the_same_steps_with_or_without_synthetic_data(trained_run, demo_root_small, feature_cache_dir,
                                                                    tmp_path, prepared_tiny):
     cfg, _ = trained_run
-    n_real = len(SegmentDataset.from_split(prepared_tiny[1], "train", cfg.features))
+    n_real = len(prepared_tiny[1].segments("train"))
     augmented = pd.read_csv(cfg.run_dir / "ast" / "history.csv")
     real_only_cfg = _config(demo_root_small, feature_cache_dir, tmp_path / "real", synthetic_ratio=0.0, epochs=1)
     train_ast(real_only_cfg, progress=False)

@@ -76,20 +76,22 @@ def main(debug: bool) -> None:
     _setup_logging(debug)
 
 
+DEFAULT_CONFIG = "demo"
+CONFIG_HELP = ("Experiment config: a YAML file, or the name of a packaged config (demo, deam; "
+               "`astgan config list`). Relative paths inside it follow the working folder.")
+
+
 def config_options(func):
-    """``-c CONFIG`` and repeatable ``--set section.key=value``."""
+    """``-c CONFIG`` (a file or a packaged config's name) and repeatable ``--set section.key=value``."""
     func = click.option(
         "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
         help="Override a config value, e.g. --set gan.epochs=5 (repeatable).",
     )(func)
-    func = click.option(
-        "-c", "--config", "config_path", required=True,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Experiment YAML config.",
-    )(func)
+    func = click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, metavar="CONFIG", help=CONFIG_HELP)(func)
     return func
 
 
-def load_run_config(config_path: Path, overrides: tuple[str, ...]):
+def load_run_config(config_path: str, overrides: tuple[str, ...]):
     """Load and check the config, then save the resolved copy into the run folder."""
     from astgan.config import load_config, save_run_config
 
@@ -116,45 +118,69 @@ def make_demo_data(out_dir: Path, songs: int, seed: int, min_seconds: float, max
     click.echo(f"wrote {summary.n_songs} demo songs to {out_dir} in {summary.wall_seconds:.1f}s")
 
 
+@main.group("config")
+def config_group() -> None:
+    """The configs shipped with astgan: list them, or print one to start your own from."""
+
+
+@config_group.command("list")
+def config_list() -> None:
+    """Names of the packaged configs (use them as -c NAME)."""
+    from astgan.config import packaged_configs
+
+    for name, entry in sorted(packaged_configs().items()):
+        first = entry.read_text().splitlines()[0].lstrip("# ").strip()
+        click.echo(f"{name:<6} {first}")
+
+
+@config_group.command("show")
+@click.argument("name", default=DEFAULT_CONFIG)
+def config_show(name: str) -> None:
+    """Print a packaged config (or a config file) with its comments, e.g. astgan config show deam > my.yaml."""
+    from astgan.config import config_text
+
+    click.echo(config_text(name)[0], nl=False)
+
+
 @main.command()
 @config_options
-def extract(config_path: Path, overrides: tuple[str, ...]) -> None:
+def extract(config_path: str, overrides: tuple[str, ...]) -> None:
     """Build the song table and split, extract and cache log-mel features, print a summary."""
-    from astgan.prepare import prepare_data, split_summary
+    from astgan.data.prepare import prepare_data, split_summary
 
     cfg = load_run_config(config_path, overrides)
     started = time.perf_counter()
     data = prepare_data(cfg)
     click.echo(split_summary(data, cfg))
-    click.echo(f"song table: {cfg.run_dir / 'songs.csv'} ({time.perf_counter() - started:.1f}s)")
+    click.echo(f"song table: {cfg.paths.songs} ({time.perf_counter() - started:.1f}s)")
 
 
 @main.command()
 @config_options
 @click.option("--compare", "compare_with", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Another evaluated run: paired bootstrap of this run's CCC minus that run's on the same TEST songs.")
-def evaluate(config_path: Path, overrides: tuple[str, ...], compare_with: Path | None) -> None:
+def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | None) -> None:
     """Evaluate the best regressor on the TEST songs beside two baselines; write <run>/eval/."""
-    from astgan.eval_report import paired_sentence, song_level_table
-    from astgan.evaluate import evaluate as evaluate_run
+    from astgan.evaluation.evaluate import evaluate as evaluate_run
+    from astgan.evaluation.report import paired_sentence, song_level_table
 
     cfg = load_run_config(config_path, overrides)
     if compare_with is not None:  # fail before the work when the other run cannot be compared
-        from astgan.compare import read_predictions
+        from astgan.evaluation.compare import read_predictions
 
         read_predictions(compare_with)
     report = evaluate_run(cfg)
     click.echo(f"song level, {report['n_test_songs']} TEST songs (RMSE/MAE on 1..9):")
     click.echo(song_level_table(report))
     click.echo(paired_sentence(report["model_vs_ridge"], "AST", "ridge", cfg.eval.confidence))
-    click.echo(f"report: {cfg.run_dir / 'eval' / 'report.md'} ({report['wall_seconds']:.1f}s)")
+    click.echo(f"report: {cfg.paths.report_md} ({report['wall_seconds']:.1f}s)")
     if compare_with is not None:
-        from astgan.compare import compare_runs, comparison_table
+        from astgan.evaluation.compare import compare_runs, comparison_table
 
         result = compare_runs(cfg.run_dir, compare_with, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.run.seed)
         click.echo(f"\nA = {cfg.run_dir}, B = {compare_with}, {result['n_test_songs']} shared TEST songs:")
         click.echo(comparison_table(result))
-        click.echo(f"comparison: {cfg.run_dir / 'eval' / 'compare.md'}")
+        click.echo(f"comparison: {cfg.paths.eval_dir / 'compare.md'}")
 
 
 @main.command()
@@ -166,7 +192,7 @@ def evaluate(config_path: Path, overrides: tuple[str, ...], compare_with: Path |
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 def predict(run_dir: Path, paths: tuple[Path, ...], timeline: bool, out: Path | None, device: str) -> None:
     """Valence and arousal (1..9) of audio files and folders (searched recursively) with RUN_DIR's model."""
-    from astgan.predict import predict_files
+    from astgan.regressor.predict import predict_files
 
     result = predict_files(run_dir, list(paths), timeline=timeline, out=out, device=device)
     click.echo(result.summary(timeline))
@@ -179,66 +205,59 @@ def predict(run_dir: Path, paths: tuple[Path, ...], timeline: bool, out: Path | 
 @main.command("train-ast")
 @config_options
 @click.option("--resume", is_flag=True, help="Continue from RUN/ast/last.pt (optimizer, schedule, early stopping, RNG).")
-def train_ast_command(config_path: Path, overrides: tuple[str, ...], resume: bool) -> None:
+def train_ast_command(config_path: str, overrides: tuple[str, ...], resume: bool) -> None:
     """Train the AST regressor on real TRAIN (+ synthetic) segments; early stopping on VAL songs.
 
     Multi-GPU: accelerate launch -m astgan train-ast -c CONFIG.
     """
     import os
 
-    import pandas as pd
-
-    from astgan.train import train_ast
+    from astgan.regressor.train import train_ast
 
     cfg = load_run_config(config_path, overrides)
-    started = time.perf_counter()
-    best = train_ast(cfg, resume=resume)
+    result = train_ast(cfg, resume=resume)
     if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch` stay quiet
         return
-    history = pd.read_csv(best.parent / "history.csv")
-    row = history.loc[history["val_mean_ccc"].idxmax()]
-    click.echo(f"best epoch {int(row['epoch'])} of {len(history)}: validation song-level CCC valence "
+    row = result.best_row
+    click.echo(f"best epoch {result.best_epoch} of {len(result.history)}: validation song-level CCC valence "
                f"{row['val_valence_ccc']:.3f}, arousal {row['val_arousal_ccc']:.3f} "
-               f"({int(history['step'].iloc[-1])} steps, {time.perf_counter() - started:.1f}s)")
-    click.echo(f"model: {best}; curves: {best.parent / 'curves.png'}")
+               f"({result.steps} steps, {result.seconds:.1f}s)")
+    click.echo(f"model: {result.best_path}; curves: {cfg.paths.curves_figure}")
 
 
 @main.command("train-gan")
 @config_options
 @click.option("--resume", is_flag=True, help="Continue from the run's gan/last.pt (epochs and curves go on).")
-def train_gan_command(config_path: Path, overrides: tuple[str, ...], resume: bool) -> None:
+def train_gan_command(config_path: str, overrides: tuple[str, ...], resume: bool) -> None:
     """Train the conditional spectrogram GAN on the TRAIN segments."""
     from astgan.gan.train import train_gan
 
     cfg = load_run_config(config_path, overrides)
-    started = time.perf_counter()
-    generator = train_gan(cfg, resume=resume)
-    click.echo(f"generator: {generator} ({time.perf_counter() - started:.1f}s); "
-               f"curves: {generator.parent / 'losses.png'}, samples: {generator.parent / 'samples.png'}")
+    result = train_gan(cfg, resume=resume)
+    click.echo(f"generator: {result.generator_path} ({result.seconds:.1f}s); "
+               f"curves: {cfg.paths.gan_losses_figure}, samples: {cfg.paths.gan_samples_figure}")
 
 
 @main.command()
 @config_options
-def synthesize(config_path: Path, overrides: tuple[str, ...]) -> None:
+def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
     """Draw synthetic spectrograms from the trained generator and report their quality."""
-    from astgan.quality import format_quality_table
-    from astgan.synthesis import synthesize as run_synthesis
+    from astgan.gan.quality import format_quality_table
+    from astgan.gan.synthesis import synthesize as run_synthesis
 
     cfg = load_run_config(config_path, overrides)
     started = time.perf_counter()
     quality = run_synthesis(cfg)
     click.echo(format_quality_table(quality))
-    click.echo(f"synthetic set: {cfg.run_dir / 'synthetic' / 'synthetic.npz'} "
+    click.echo(f"synthetic set: {cfg.paths.synthetic} "
                f"({quality['n_synthetic']} segments, {time.perf_counter() - started:.1f}s)")
 
 
 @main.command()
-@click.option("-c", "--config", "config_path", default="configs/demo.yaml",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Demo config.")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (repeatable).")
+@config_options
 @click.option("--quick", is_flag=True, help="A small, fast version of the whole chain (used by the tests).")
 @click.option("--seeds", default=3, type=click.IntRange(min=1), help="Training seeds per arm of the GAN ablation.")
-def demo(config_path: Path, overrides: tuple[str, ...], quick: bool, seeds: int) -> None:
+def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) -> None:
     """Run the whole chain on the embedded demo, with and without the GAN, and compare.
 
     Writes the demo data (data.root) if it is not there, then extract -> train-gan -> synthesize ->

@@ -9,15 +9,20 @@ type names the expected type, an impossible value says what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import yaml
 
 from astgan.config_values import build_section, fail, merge, parse_overrides, unknown_key
 from astgan.errors import ConfigError
+from astgan.paths import RunPaths
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 def _require_positive(section: str, obj: Any, *names: str) -> None:
@@ -258,6 +263,15 @@ class Config:
     def run_dir(self) -> Path:
         return Path(self.run.dir)
 
+    @property
+    def paths(self) -> RunPaths:
+        """Every path of this run's folder (see :class:`astgan.paths.RunPaths`)."""
+        return RunPaths(self.run_dir)
+
+    def with_overrides(self, *overrides: str) -> "Config":
+        """A checked copy with ``section.key=value`` overrides applied, e.g. ``cfg.with_overrides("run.seed=3")``."""
+        return Config.from_dict(merge(self.to_dict(), parse_overrides(overrides)), source="overrides")
+
     def to_dict(self) -> dict:
         """Plain nested dict (tuples become lists) for YAML and checkpoints."""
         return _plain(dataclasses.asdict(self))
@@ -287,21 +301,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- packaged configs
+
+
+def packaged_configs() -> dict[str, Traversable]:
+    """The configs shipped inside the package (``astgan/configs/*.yaml``): name -> file."""
+    folder = importlib.resources.files("astgan") / "configs"
+    return {entry.name[: -len(".yaml")]: entry for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+
+
+def config_text(name_or_path: str | Path) -> tuple[str, str]:
+    """(YAML text, where it came from) of a config file, or of a packaged config by name.
+
+    A file at the given path wins over a packaged config of the same name (``demo`` or
+    ``demo.yaml``); an unknown name lists the packaged ones.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.read_text(), str(path)
+    packaged = packaged_configs()
+    name = path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.name
+    if path.parent == Path(".") and name in packaged:
+        return packaged[name].read_text(), f"packaged config '{name}'"
+    raise ConfigError(f"config file not found: {name_or_path}. Give a YAML file, or the name of a packaged "
+                      f"config: {', '.join(sorted(packaged))} (`astgan config show NAME` prints one)")
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config (or the defaults when ``path`` is None) and apply ``--set`` overrides."""
+    """Read a YAML config (a file, a packaged config's name, or the defaults when ``path`` is None)
+    and apply ``--set`` overrides."""
     raw: dict = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+        text, source = config_text(path)
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+            raise ConfigError(f"{source}: not valid YAML ({err})") from None
         if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+            raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     try:
         return Config.from_dict(merge(raw, parse_overrides(overrides)), source=source)
     except ConfigError as err:
@@ -314,7 +352,7 @@ def config_to_yaml(config: Config) -> str:
 
 def save_run_config(config: Config) -> Path:
     """Write the resolved config into its run folder as ``config.yaml`` (atomically)."""
-    from astgan.runtime import write_text
+    from astgan.artifacts import write_text
 
     config.run_dir.mkdir(parents=True, exist_ok=True)
-    return write_text(config.run_dir / "config.yaml", config_to_yaml(config))
+    return write_text(config.paths.config, config_to_yaml(config))

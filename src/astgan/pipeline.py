@@ -22,9 +22,9 @@ from typing import Callable
 import numpy as np
 
 from astgan.config import Config, load_config, save_run_config
-from astgan.config_values import merge
+from astgan.data.labels import DIMENSIONS
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
 # --quick: the same chain, small enough for the test suite (about a minute on 2 cores)
 QUICK_OVERRIDES = (
@@ -47,55 +47,50 @@ def seed_config(cfg: Config, k: int) -> Config:
     """Training seed ``k`` of the augmented arm: run.seed + k, its own run folder (k = 0 is ``cfg``)."""
     if k == 0:
         return cfg
-    raw = cfg.to_dict()
-    raw["run"]["dir"] = f"{cfg.run.dir.rstrip('/')}-seed{k}"
-    raw["run"]["seed"] = cfg.run.seed + k
-    return Config.from_dict(raw)
+    return cfg.with_overrides(f"run.dir={cfg.run.dir.rstrip('/')}-seed{k}", f"run.seed={cfg.run.seed + k}")
 
 
 def real_only_config(cfg: Config) -> Config:
     """The ablation arm: same everything, no synthetic data, its own run folder."""
-    raw = cfg.to_dict()
-    raw["run"]["dir"] = f"{cfg.run.dir.rstrip('/')}-real-only"
-    raw["ast"]["synthetic_ratio"] = 0.0
-    return Config.from_dict(raw)
+    return cfg.with_overrides(f"run.dir={cfg.run.dir.rstrip('/')}-real-only", "ast.synthetic_ratio=0")
 
 
 def share_split(source: Config, target: Config, synthetic: bool = False) -> None:
     """Give ``target``'s run folder ``source``'s split and normalisation (and synthetic set)."""
     target.run_dir.mkdir(parents=True, exist_ok=True)
-    names = ["songs.csv", "normalization.json"] + (["synthetic/synthetic.npz"] if synthetic else [])
+    names = ["songs", "normalization"] + (["synthetic"] if synthetic else [])
     for name in names:
-        (target.run_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source.run_dir / name, target.run_dir / name)
+        destination = getattr(target.paths, name)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(getattr(source.paths, name), destination)
     save_run_config(target)
 
 
-def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
+def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
              progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
     """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
-    from astgan.compare import compare_seeded_runs
     from astgan.data.demo import is_written, write_demo_dataset
-    from astgan.evaluate import evaluate
+    from astgan.data.prepare import prepare_data, split_summary
+    from astgan.evaluation.compare import compare_seeded_runs
+    from astgan.evaluation.evaluate import evaluate
+    from astgan.gan.synthesis import synthesize
     from astgan.gan.train import train_gan
-    from astgan.prepare import prepare_data, split_summary
-    from astgan.synthesis import synthesize
-    from astgan.train import train_ast
+    from astgan.regressor.train import train_ast
 
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
     cfg = load_config(config_path, (QUICK_OVERRIDES if quick else ()) + tuple(overrides))
     # Equal optimiser steps in both arms: early stopping would end them at different epochs, so the
     # ablation trains every run for ast.epochs and keeps each run's best validation epoch.
-    cfg = Config.from_dict(merge(cfg.to_dict(), {"ast": {"patience": cfg.ast.epochs}}))
+    cfg = cfg.with_overrides(f"ast.patience={cfg.ast.epochs}")
     if cfg.ast.synthetic_ratio <= 0:
         log.warning("ast.synthetic_ratio is 0: both demo arms train on real data only")
     timings: list[tuple[str, float]] = []
 
-    def stage(name: str, work: Callable[[], object]) -> object:
+    def stage(name: str, work: Callable[..., object], *args, **kwargs) -> object:
         echo(f"\n== {name}")
         started = time.perf_counter()
-        result = work()
+        result = work(*args, **kwargs)
         timings.append((name, time.perf_counter() - started))
         echo(f"== {name}: {timings[-1][1]:.1f}s")
         return result
@@ -103,12 +98,12 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
     root = Path(cfg.data.root)
     if not is_written(root):
         songs = QUICK_SONGS if quick else FULL_SONGS
-        stage("demo data", lambda: write_demo_dataset(root, seed=0, progress=progress, **songs))
+        stage("demo data", write_demo_dataset, root, seed=0, progress=progress, **songs)
     save_run_config(cfg)
-    data = stage("extract", lambda: prepare_data(cfg, progress=progress))
+    data = stage("extract", prepare_data, cfg, progress=progress)
     echo(split_summary(data, cfg))
-    stage("train-gan", lambda: train_gan(cfg, progress=progress))
-    stage("synthesize", lambda: synthesize(cfg, progress=progress))
+    stage("train-gan", train_gan, cfg, progress=progress)
+    stage("synthesize", synthesize, cfg, progress=progress)
 
     augmented, real_only, run_dirs = [], [], []
     for k in range(seeds):
@@ -118,10 +113,10 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
             share_split(cfg, aug_cfg, synthetic=True)
         share_split(cfg, real_cfg)
         tag = f"seed {aug_cfg.run.seed}"
-        stage(f"train-ast (real + synthetic, {tag})", lambda: train_ast(aug_cfg, progress=progress))
-        augmented.append(stage(f"evaluate (real + synthetic, {tag})", lambda: evaluate(aug_cfg, progress=progress)))
-        stage(f"train-ast (real only, {tag})", lambda: train_ast(real_cfg, progress=progress))
-        real_only.append(stage(f"evaluate (real only, {tag})", lambda: evaluate(real_cfg, progress=progress)))
+        stage(f"train-ast (real + synthetic, {tag})", train_ast, aug_cfg, progress=progress)
+        augmented.append(stage(f"evaluate (real + synthetic, {tag})", evaluate, aug_cfg, progress=progress))
+        stage(f"train-ast (real only, {tag})", train_ast, real_cfg, progress=progress)
+        real_only.append(stage(f"evaluate (real only, {tag})", evaluate, real_cfg, progress=progress))
         run_dirs.append((aug_cfg.run_dir, real_cfg.run_dir))
     comparison = compare_seeded_runs([a for a, _ in run_dirs], [b for _, b in run_dirs], cfg.eval.bootstrap_samples,
                                      cfg.eval.confidence, cfg.run.seed)
@@ -130,8 +125,6 @@ def run_demo(config_path: Path, overrides: tuple[str, ...] = (), quick: bool = F
 
 def mean_report(reports: list[dict]) -> dict:
     """Song-level metrics averaged over the seeds' reports (same keys as one report's ``song``)."""
-    from astgan.metrics import DIMENSIONS
-
     keys = ("ccc", "pearson", "r2", "rmse", "mae")
     mean = {d: {k: float(np.mean([r["song"][d][k] for r in reports])) for k in keys} for d in DIMENSIONS}
     mean["mean_ccc"] = float(np.mean([r["song"]["mean_ccc"] for r in reports]))
@@ -140,7 +133,7 @@ def mean_report(reports: list[dict]) -> dict:
 
 def final_table(result: DemoResult) -> str:
     """Per dimension CCC / r / R² / RMSE for both arms (mean over seeds) and both baselines, song level."""
-    from astgan.eval_report import fmt, markdown_table
+    from astgan.evaluation.report import fmt, markdown_table
 
     n = len(result.augmented)
     over = f" (mean of {n} seeds)" if n > 1 else ""
@@ -151,16 +144,16 @@ def final_table(result: DemoResult) -> str:
         ("ridge on band stats", baselines["ridge"]),
         ("TRAIN mean", baselines["mean"]),
     ]
-    headers = ["predictor"] + [f"{d[0].upper()} {m}" for d in ("valence", "arousal") for m in ("CCC", "r", "R²", "RMSE")]
-    rows = [[name] + [fmt(report[d][key]) for d in ("valence", "arousal") for key in ("ccc", "pearson", "r2", "rmse")]
+    headers = ["predictor"] + [f"{d[0].upper()} {m}" for d in DIMENSIONS for m in ("CCC", "r", "R²", "RMSE")]
+    rows = [[name] + [fmt(report[d][key]) for d in DIMENSIONS for key in ("ccc", "pearson", "r2", "rmse")]
             for name, report in predictors]
     return markdown_table(headers, rows)
 
 
 def gan_effect_lines(comparison: dict) -> list[str]:
     """One line per dimension: the difference in song-level CCC and its bootstrap interval."""
-    from astgan.compare import per_seed_lines, verdict
-    from astgan.eval_report import fmt, fmt_interval
+    from astgan.evaluation.compare import per_seed_lines, verdict
+    from astgan.evaluation.report import fmt, fmt_interval
 
     n_seeds = comparison.get("n_seeds", 1)
     seeds = f", CCC averaged over {n_seeds} training seeds per arm" if n_seeds > 1 else ""

@@ -1,1 +1,2 @@
-"""Datasets on disk: the DEAM loader and the embedded demo generator (no models here)."""
+"""The data layer, which knows nothing of models: DEAM and the demo dataset, audio and log-mel
+features, splits, the extract stage, datasets and augmentation."""

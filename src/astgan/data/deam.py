@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from astgan.data.audio import AUDIO_EXTENSIONS
+from astgan.data.labels import DIMENSIONS, LABEL_RANGE, to_unit_scale
 from astgan.errors import DataError
 
 ANNOTATIONS_DIR = Path("DEAM_Annotations") / "annotations" / "annotations averaged per song" / "song_level"
 AUDIO_DIR = Path("DEAM_audio") / "MEMD_audio"
 ANNOTATION_GLOB = "static_annotations_averaged_songs*.csv"
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
-LABEL_RANGE = (1.0, 9.0)  # DEAM's self-assessment scale
 
 # Header spellings seen in DEAM copies and derived datasets, compared after normalising
 # (lower case, spaces removed). "valence_max_mean" (the 2015 typo column) must not match.
@@ -36,14 +36,6 @@ COLUMN_CANDIDATES = {
 SONG_COLUMNS = ["song_id", "path", "valence", "arousal"]
 
 
-def to_unit_scale(labels_1_to_9: np.ndarray) -> np.ndarray:
-    """DEAM's 1..9 labels -> the internal -1..1 scale: (x - 5) / 4."""
-    return (np.asarray(labels_1_to_9, dtype=np.float64) - 5.0) / 4.0
-
-
-def to_deam_scale(labels_unit: np.ndarray) -> np.ndarray:
-    """The internal -1..1 scale -> DEAM's 1..9 scale: 4 x + 5."""
-    return np.asarray(labels_unit, dtype=np.float64) * 4.0 + 5.0
 
 
 @dataclass
@@ -164,7 +156,7 @@ def _drop_duplicates(table: pd.DataFrame, sources: list[Path]) -> tuple[pd.DataF
     keep = ~table["song_id"].duplicated(keep="first")
     for song_id in duplicated:
         rows = table[table["song_id"] == song_id]
-        if len(rows[["valence", "arousal"]].drop_duplicates()) > 1:
+        if len(rows[list(DIMENSIONS)].drop_duplicates()) > 1:
             keep &= table["song_id"] != song_id
             dropped.append(DroppedSong(song_id, "duplicate song_id with different labels", ", ".join(map(str, sources))))
     return table[keep].reset_index(drop=True), dropped
@@ -231,10 +223,3 @@ def load_song_table(root: str | Path, max_songs: int | None = None) -> tuple[pd.
     if table.empty:
         raise DataError(f"no usable songs under {root} after filtering:\n{report.summary()}")
     return table, report
-
-
-def labels_of(table: pd.DataFrame) -> np.ndarray:
-    """The (N, 2) label array (valence, arousal) of a song table, on -1..1."""
-    labels = table[["valence", "arousal"]].to_numpy(dtype=np.float32)
-    assert labels.ndim == 2 and labels.shape[1] == 2, f"labels have shape {labels.shape}, expected (N, 2)"
-    return labels

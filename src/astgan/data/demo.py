@@ -30,9 +30,10 @@ import pandas as pd
 import soundfile as sf
 from tqdm import tqdm
 
+from astgan.artifacts import atomic_path
 from astgan.data.demo_music import render_song
+from astgan.data.labels import DIMENSIONS
 from astgan.errors import AstganError
-from astgan.runtime import atomic_path
 
 __all__ = ["DemoSummary", "write_demo_dataset", "read_demo_labels", "is_written"]
 
@@ -222,7 +223,7 @@ def _load_deam_label_pairs() -> np.ndarray:
     """The 1,802 real DEAM (valence, arousal) pairs on 1..9, shape (1802, 2)."""
     resource = importlib.resources.files("astgan.data") / "resources" / "deam_static_labels.csv"
     with resource.open("r") as handle:
-        return pd.read_csv(handle)[["valence", "arousal"]].to_numpy(dtype=float)
+        return pd.read_csv(handle)[list(DIMENSIONS)].to_numpy(dtype=float)
 
 
 def _draw_song_table(n_songs: int, min_seconds: float, max_seconds: float,

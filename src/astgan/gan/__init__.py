@@ -1,2 +1,3 @@
-"""The conditional spectrogram GAN: models (``models``), the training recipe (``recipe``), the
-training loop (``train``) and its figures (``figures``)."""
+"""The conditional spectrogram GAN: the networks (``models``), the losses and stabilisation rules
+(``losses``), training (``train``), drawing a synthetic set (``synthesis``), judging it against
+real data (``quality``) and the figures of both (``figures``)."""

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from astgan.plots import pyplot, show_spectrogram, style_va_plane, to_deam
-from astgan.runtime import save_figure
+from astgan.data.labels import to_deam_scale as to_deam
+from astgan.plots import pyplot, save_figure, show_spectrogram, style_va_plane
 
 # The notebook's healthy ranges for the last epochs: shaded behind the curves.
 HEALTHY_BANDS = {
@@ -81,7 +81,7 @@ def plot_mean_spectrum(real_band_stats: np.ndarray, synthetic_band_stats: np.nda
     """Per-band mean and movement of real TRAIN vs synthetic segments.
 
     Inputs: (N, 2 n_mels) per-band statistics (means then stds over time, as
-    :func:`astgan.baselines.band_statistics` returns). Left: band means; right: each band's
+    :func:`astgan.evaluation.baselines.band_statistics` returns). Left: band means; right: each band's
     standard deviation over time. Lines are averages over segments, shades +-1 sd across segments.
     """
     plt = pyplot()

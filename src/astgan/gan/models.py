@@ -20,9 +20,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from astgan.artifacts import load_checkpoint
 from astgan.config import Config
 from astgan.errors import CheckpointError, ConfigError
-from astgan.runtime import load_checkpoint
 
 # Normalised log-mels ((x - mean) / (2 std)) lie within about +-2: a soft bound a little wider
 # keeps a young generator from drawing values the data never holds.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,40 +19,28 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from astgan.artifacts import check_config_compatible, load_checkpoint, save_checkpoint, write_text
 from astgan.config import Config
-from astgan.datasets import SegmentDataset
+from astgan.data.datasets import SegmentDataset
+from astgan.data.features import Normalization
+from astgan.data.labels import nearest_to_corners
+from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
 from astgan.gan.figures import plot_condition_grid, plot_gan_history
-from astgan.gan.models import MODEL_KEYS, build_discriminator, build_generator, count_parameters
-from astgan.gan.recipe import (
+from astgan.gan.losses import (
     collapse_signs,
     discriminator_accuracy,
     discriminator_loss,
     generator_loss,
     needs_extra_generator_step,
 )
-from astgan.plots import nearest_to_corners
-from astgan.prepare import prepare_data
-from astgan.quality import mean_pairwise_distance, pooled_vectors
-from astgan.runtime import (
-    autocast_dtype,
-    check_config_compatible,
-    load_checkpoint,
-    resolve_device,
-    resolve_precision,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-    set_rng_state,
-    write_text,
-)
+from astgan.gan.models import MODEL_KEYS, build_discriminator, build_generator, count_parameters
+from astgan.gan.quality import mean_pairwise_distance, pooled_vectors
+from astgan.paths import RunPaths
+from astgan.runtime import autocast_dtype, resolve_device, resolve_precision, rng_state, seed_everything, set_rng_state
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
-GAN_DIR = "gan"
-METRICS_FILE = "metrics.csv"
-LAST_CHECKPOINT = "last.pt"
-GENERATOR_FILE = "generator.pt"
 # g_loss and d_loss are the adversarial losses alone; label_mse_* (empty unless
 # gan.label_loss_weight > 0) is D's (valence, arousal) read-out error on real and on fake segments.
 METRIC_COLUMNS = ["epoch", "g_loss", "d_loss", "d_real_acc", "d_fake_acc", "lr_g", "lr_d",
@@ -60,7 +49,11 @@ IN_MEMORY_BYTES = 1 << 30  # TRAIN sets up to 1 GiB (float32) are read once and 
 
 
 class GanTrainer:
-    """Owns G, D, their optimisers, schedulers and gradient scalers; ``train_step`` is one step."""
+    """Owns G, D, their optimisers, schedulers and gradient scalers.
+
+    ``train_step`` is one step (the discriminator and generator updates), ``train_epoch`` one pass
+    over the TRAIN segments, ``state_dict`` / ``load_state_dict`` everything a resumed run needs.
+    """
 
     def __init__(self, cfg: Config, device: torch.device):
         gan = cfg.gan
@@ -159,6 +152,30 @@ class GanTrainer:
         self.sched_g.step()
         self.sched_d.step()
 
+    def train_epoch(self, loader: DataLoader, epoch: int, progress: bool = True) -> dict:
+        """One pass over ``loader``; returns the epoch's metrics.csv row (means over its steps)."""
+        from tqdm import tqdm
+
+        started = time.perf_counter()
+        lr_g, lr_d = self.opt_g.param_groups[0]["lr"], self.opt_d.param_groups[0]["lr"]
+        totals: dict[str, float] = {}
+        steps = 0
+        bar = tqdm(loader, desc=f"gan epoch {epoch}/{self.cfg.gan.epochs}", unit="batch", leave=False,
+                   disable=not progress)
+        for real, condition in bar:
+            step = self.train_step(real.to(self.device, non_blocking=True), condition.to(self.device, non_blocking=True))
+            for key, value in step.items():
+                totals[key] = totals.get(key, 0.0) + value
+            steps += 1
+            bar.set_postfix(G=f"{totals['g_loss'] / steps:.2f}", D=f"{totals['d_loss'] / steps:.2f}",
+                            real=f"{totals['d_real_acc'] / steps:.2f}", fake=f"{totals['d_fake_acc'] / steps:.2f}")
+        bar.close()
+        self.end_epoch()
+        row = {"epoch": epoch, **{key: value / max(steps, 1) for key, value in totals.items()}}
+        row.update(lr_g=lr_g, lr_d=lr_d, extra_g_steps=int(totals.get("extra_g_steps", 0)), steps=steps,
+                   seconds=time.perf_counter() - started)
+        return row
+
     def state_dict(self) -> dict:
         return {name: getattr(self, name).state_dict() for name in self._parts()}
 
@@ -223,33 +240,10 @@ def training_loader(segments: SegmentDataset, cfg: Config) -> DataLoader:
                       num_workers=cfg.run.num_workers if dataset is segments else 0)
 
 
-def _train_epoch(trainer: GanTrainer, loader: DataLoader, epoch: int, progress: bool) -> dict:
-    from tqdm import tqdm
-
-    started = time.perf_counter()
-    lr_g, lr_d = trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]
-    totals: dict[str, float] = {}
-    steps = 0
-    bar = tqdm(loader, desc=f"gan epoch {epoch}/{trainer.cfg.gan.epochs}", unit="batch", leave=False, disable=not progress)
-    for real, condition in bar:
-        step = trainer.train_step(real.to(trainer.device, non_blocking=True), condition.to(trainer.device, non_blocking=True))
-        for key, value in step.items():
-            totals[key] = totals.get(key, 0.0) + value
-        steps += 1
-        bar.set_postfix(G=f"{totals['g_loss'] / steps:.2f}", D=f"{totals['d_loss'] / steps:.2f}",
-                        real=f"{totals['d_real_acc'] / steps:.2f}", fake=f"{totals['d_fake_acc'] / steps:.2f}")
-    bar.close()
-    trainer.end_epoch()
-    row = {"epoch": epoch, **{key: value / max(steps, 1) for key, value in totals.items()}}
-    row.update(lr_g=lr_g, lr_d=lr_d, extra_g_steps=int(totals.get("extra_g_steps", 0)), steps=steps,
-               seconds=time.perf_counter() - started)
-    return row
-
-
-def _write_metrics(history: list[dict], gan_dir: Path) -> None:
+def _write_metrics(history: list[dict], paths: RunPaths) -> None:
     table = pd.DataFrame(history, columns=METRIC_COLUMNS)
-    write_text(gan_dir / METRICS_FILE, table.to_csv(index=False, float_format="%.6g"))
-    plot_gan_history(history, gan_dir / "losses.png")
+    write_text(paths.gan_metrics, table.to_csv(index=False, float_format="%.6g"))
+    plot_gan_history(history, paths.gan_losses_figure)
 
 
 def _resume(trainer: GanTrainer, cfg: Config, path: Path) -> tuple[int, list[dict]]:
@@ -261,34 +255,48 @@ def _resume(trainer: GanTrainer, cfg: Config, path: Path) -> tuple[int, list[dic
     return int(checkpoint["epoch"]), [dict(row) for row in checkpoint["history"]]
 
 
-def save_generator(trainer: GanTrainer, cfg: Config, epoch: int, path: Path, normalization) -> Path:
+def save_generator(trainer: GanTrainer, cfg: Config, epoch: int, path: Path, normalization: Normalization) -> Path:
     """The final generator with the config that rebuilds it (see :func:`astgan.gan.models.load_generator`)."""
     state = {k: v.detach().cpu() for k, v in trainer.generator.state_dict().items()}
     return save_checkpoint(path, {
         "generator": state,
         "config": cfg.to_dict(),
         "epoch": epoch,
-        "normalization": {"mean": normalization.mean, "std": normalization.std, "source": normalization.source},
+        "normalization": normalization.to_dict(),
     })
 
 
-def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
-    """Train the conditional GAN on TRAIN segments; returns the path of ``gan/generator.pt``.
+@dataclass
+class GanTrainingResult:
+    """What ``train_gan`` leaves behind: where the generator is, and how training went."""
+
+    generator_path: Path
+    history: list[dict]  # one metrics.csv row per epoch
+    seconds: float
+
+    @property
+    def last_row(self) -> dict:
+        return self.history[-1]
+
+
+def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTrainingResult:
+    """Train the conditional GAN on TRAIN segments; writes ``gan/`` (see the module doc).
 
     Builds the song table, split and features first when the run folder has none. With
     ``resume``, continues from ``gan/last.pt`` (epoch count, metrics and RNG state go on).
     """
+    started = time.perf_counter()
+    paths = cfg.paths
     device = resolve_device(cfg.run.device)
     seed_everything(cfg.run.seed)
     trainer = GanTrainer(cfg, device)  # first: a shape the networks cannot take fails before any work
     data = prepare_data(cfg, progress=progress)
-    segments = SegmentDataset.from_split(data, "train", cfg.features)
+    segments = data.segments("train")
     if len(segments) < 2:
         raise DataError(f"the GAN needs at least 2 TRAIN segments, found {len(segments)} under {cfg.data.root}")
-    gan_dir = cfg.run_dir / GAN_DIR
-    gan_dir.mkdir(parents=True, exist_ok=True)
+    paths.gan_dir.mkdir(parents=True, exist_ok=True)
     done, history = 0, []
-    last_path = gan_dir / LAST_CHECKPOINT
+    last_path = paths.gan_last
     if resume and last_path.exists():
         done, history = _resume(trainer, cfg, last_path)
         log.info(f"resuming the GAN from {last_path} after epoch {done}")
@@ -305,22 +313,16 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
         f"{count_parameters(trainer.discriminator):,} parameters, on {device}"
     )
     for epoch in range(done + 1, cfg.gan.epochs + 1):
-        row = _train_epoch(trainer, loader, epoch, progress)
+        row = trainer.train_epoch(loader, epoch, progress)
         samples = probe.samples(trainer.generator)
         row["sample_diversity"] = probe.diversity(samples)
         history.append(row)
-        log.info(
-            f"gan epoch {epoch}/{cfg.gan.epochs}: G {row['g_loss']:.3f} D {row['d_loss']:.3f} "
-            f"real acc {row['d_real_acc']:.2f} fake acc {row['d_fake_acc']:.2f} "
-            f"extra G steps {row['extra_g_steps']}/{row['steps']}"
-            + (f" label mse real {row['label_mse_real']:.3f} fake {row['label_mse_fake']:.3f}" if "label_mse_real" in row else "")
-            + f" ({row['seconds']:.1f}s)"
-        )
+        log.info(_epoch_line(row, cfg.gan.epochs))
         for sign in collapse_signs(history, row["sample_diversity"]):
             log.warning(f"possible mode collapse at epoch {epoch}: {sign}")
-        _write_metrics(history, gan_dir)
+        _write_metrics(history, paths)
         if epoch % cfg.gan.sample_every == 0:
-            probe.figure(samples, gan_dir / f"samples_epoch_{epoch:03d}.png", f"epoch {epoch}: real TRAIN vs generated")
+            probe.figure(samples, paths.gan_epoch_samples_figure(epoch), f"epoch {epoch}: real TRAIN vs generated")
         save_checkpoint(last_path, {
             "trainer": trainer.state_dict(), "rng": rng_state(), "epoch": epoch,
             "history": history, "config": cfg.to_dict(),
@@ -331,5 +333,15 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
                  "raise gan.epochs to train further")
     epochs = history[-1]["epoch"]
     samples = probe.samples(trainer.generator)
-    probe.figure(samples, gan_dir / "samples.png", f"after epoch {epochs}: real TRAIN vs generated at its label")
-    return save_generator(trainer, cfg, epochs, gan_dir / GENERATOR_FILE, data.normalization)
+    probe.figure(samples, paths.gan_samples_figure, f"after epoch {epochs}: real TRAIN vs generated at its label")
+    save_generator(trainer, cfg, epochs, paths.generator, data.normalization)
+    return GanTrainingResult(paths.generator, history, time.perf_counter() - started)
+
+
+def _epoch_line(row: dict, epochs: int) -> str:
+    """One log line per epoch: losses, D accuracies, extra G steps (and the label loss when on)."""
+    label = (f" label mse real {row['label_mse_real']:.3f} fake {row['label_mse_fake']:.3f}"
+             if "label_mse_real" in row else "")
+    return (f"gan epoch {row['epoch']}/{epochs}: G {row['g_loss']:.3f} D {row['d_loss']:.3f} "
+            f"real acc {row['d_real_acc']:.2f} fake acc {row['d_fake_acc']:.2f} "
+            f"extra G steps {row['extra_g_steps']}/{row['steps']}{label} ({row['seconds']:.1f}s)")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DIMENSIONS = ("valence", "arousal")
+from astgan.data.labels import DIMENSIONS
+
 EPS = 1e-12
 
 

@@ -23,18 +23,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from astgan.artifacts import require, write_text
 from astgan.config import RunConfig
-from astgan.data.deam import to_deam_scale
+from astgan.data.audio import AUDIO_EXTENSIONS, AudioDecodeError
+from astgan.data.features import audio_log_mel, cut_segment, segment_starts
+from astgan.data.labels import to_deam_scale
 from astgan.errors import DataError
-from astgan.features import AudioDecodeError, audio_log_mel, cut_segment, segment_starts
-from astgan.inference import BEST_CHECKPOINT, TrainedRegressor, load_trained, predict_segments
-from astgan.runtime import require, resolve_device, write_text
+from astgan.paths import RunPaths
+from astgan.regressor.inference import TrainedRegressor, load_trained, predict_segments
+from astgan.runtime import resolve_device
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
-# Extensions searched for inside folders; a file named directly is always tried.
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au", ".m4a")
-DEFAULT_OUTPUT = Path("predictions") / "predict.csv"
 CSV_COLUMNS = ["path", "level", "start_s", "end_s", "valence", "arousal"]
 
 
@@ -131,7 +131,8 @@ def predict_files(run_dir: str | Path, paths: list[str | Path], timeline: bool =
 
     RunConfig(device=device).check()  # a clear message for a device name torch would not know
     run_dir = Path(run_dir)
-    best = require(run_dir / BEST_CHECKPOINT, "train-ast")
+    run_paths = RunPaths(run_dir)
+    best = require(run_paths.best, "train-ast")
     files = find_audio_files(paths)
     trained = load_trained(best, resolve_device(device))
     result = PredictionResult(files=[])
@@ -146,10 +147,10 @@ def predict_files(run_dir: str | Path, paths: list[str | Path], timeline: bool =
         raise DataError(f"none of the {len(files)} file(s) could be decoded: "
                         + "; ".join(list(result.failed.values())[:3]))
 
-    result.csv_path = Path(out) if out is not None else run_dir / DEFAULT_OUTPUT
+    result.csv_path = Path(out) if out is not None else run_paths.predict_csv
     write_text(result.csv_path, result.table(timeline).to_csv(index=False, float_format="%.3f"))
     if timeline:
-        from astgan.plots import plot_timelines
+        from astgan.regressor.figures import plot_timelines
 
         series = [(item.path.name, (item.starts_s + item.ends_s) / 2.0, item.segments) for item in result.files]
         result.figure_path = plot_timelines(series, result.csv_path.with_name(f"{result.csv_path.stem}_timeline.png"))

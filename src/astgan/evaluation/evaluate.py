@@ -3,7 +3,7 @@
 Reads ``ast/best.pt`` and the split saved in the run folder, and writes ``eval/``:
 
 - ``report.json``: ``{"song": {...}, "segment": {...}, "baselines": {"mean": {...}, "ridge": {...}}, ...}``
-  where each ``{...}`` is a :func:`astgan.metrics.regression_report` (per dimension CCC, Pearson r,
+  where each ``{...}`` is a :func:`astgan.evaluation.metrics.regression_report` (per dimension CCC, Pearson r,
   R², RMSE and MAE on the 1..9 scale, plus mean CCC); song level averages each song's segment
   predictions. Extra keys: bootstrap intervals of the song-level CCCs, a paired bootstrap of the
   model against the ridge, the baselines at segment level, counts and wall time.
@@ -25,19 +25,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from astgan.baselines import band_statistics, fit_ridge, mean_predictor
-from astgan.bootstrap import ccc_intervals, paired_difference
+from astgan.artifacts import check_config_compatible, require, write_json, write_text
 from astgan.config import Config
-from astgan.data.deam import to_deam_scale
-from astgan.datasets import SegmentDataset
+from astgan.data.datasets import SegmentDataset
+from astgan.data.labels import to_deam_scale
+from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
-from astgan.eval_report import EVAL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, REPORT_FILE, report_markdown
-from astgan.inference import BEST_CHECKPOINT, load_trained, predict_segments
-from astgan.metrics import regression_report, song_means
-from astgan.prepare import SONGS_FILE, prepare_data
-from astgan.runtime import check_config_compatible, require, resolve_device, write_json, write_text
+from astgan.evaluation.baselines import band_statistics, fit_ridge, mean_predictor
+from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.metrics import regression_report, song_means
+from astgan.evaluation.report import PREDICTION_COLUMNS, report_markdown
+from astgan.paths import RunPaths
+from astgan.regressor.inference import load_trained, predict_segments
+from astgan.runtime import resolve_device
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
 # The settings that shape what the model reads: evaluating with others would feed it other inputs.
 MODEL_INPUT_KEYS = [
@@ -49,18 +51,18 @@ MODEL_INPUT_KEYS = [
 def evaluate(cfg: Config, progress: bool = True) -> dict:
     """Evaluate ``<run>/ast/best.pt`` on the TEST songs; write and return the report (see module doc)."""
     started = time.perf_counter()
-    run_dir = cfg.run_dir
-    best = require(run_dir / BEST_CHECKPOINT, "train-ast")
-    require(run_dir / SONGS_FILE, "train-ast")  # the split the model was trained on
+    paths = cfg.paths
+    best = require(paths.best, "train-ast")
+    require(paths.songs, "train-ast")  # the split the model was trained on
     trained = load_trained(best, resolve_device(cfg.run.device))
     check_config_compatible(trained.config.to_dict(), cfg.to_dict(), MODEL_INPUT_KEYS, f"the model in {best}")
 
     data = prepare_data(cfg, progress=progress)
-    train = SegmentDataset(*data.subset("train"), cfg.features, trained.normalization)
-    test = SegmentDataset(*data.subset("test"), cfg.features, trained.normalization)
+    train = data.segments("train", trained.normalization)
+    test = data.segments("test", trained.normalization)
     n_test = len(test.songs)
     if n_test < 2:
-        raise DataError(f"{run_dir / SONGS_FILE} has {n_test} TEST song(s); evaluation needs at least 2 "
+        raise DataError(f"{paths.songs} has {n_test} TEST song(s); evaluation needs at least 2 "
                         "(raise split.test or use more songs, in a new run.dir)")
 
     segment_pred = predict_segments(trained, test, cfg.ast.batch_size, cfg.run.precision, progress, "evaluate TEST")
@@ -86,12 +88,11 @@ def evaluate(cfg: Config, progress: bool = True) -> dict:
         "n_test_segments": len(test),
         "n_train_segments": len(train),
         "checkpoint": {"path": str(best), "epoch": trained.epoch},
-        "run": str(run_dir),
+        "run": str(cfg.run_dir),
     }
     report["wall_seconds"] = round(time.perf_counter() - started, 2)
-    write_outputs(report, test.songs["song_id"].tolist(), song_true, song_pred, run_dir / EVAL_DIR)
-    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report['wall_seconds']:.1f}s: "
-             f"{run_dir / EVAL_DIR / REPORT_FILE}")
+    write_outputs(report, test.songs["song_id"].tolist(), song_true, song_pred, paths)
+    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report['wall_seconds']:.1f}s: {paths.report}")
     return report
 
 
@@ -140,16 +141,16 @@ def predictions_frame(song_ids: list[str], true: np.ndarray, pred: np.ndarray) -
 
 
 def write_outputs(report: dict, song_ids: list[str], song_true: np.ndarray, song_pred: np.ndarray,
-                  out_dir: Path) -> list[Path]:
-    """Write report.json, report.md, predictions.csv and the two figures into ``out_dir``."""
-    from astgan.plots import plot_predicted_vs_true, plot_va_plane
+                  paths: RunPaths) -> list[Path]:
+    """Write report.json, report.md, predictions.csv and the two figures into the run's ``eval/``."""
+    from astgan.evaluation.figures import plot_predicted_vs_true, plot_va_plane
 
     table = predictions_frame(song_ids, song_true, song_pred)
     title = f"{report['run']}: {len(song_ids)} TEST songs"
     return [
-        write_json(out_dir / REPORT_FILE, report),
-        write_text(out_dir / "report.md", report_markdown(report)),
-        write_text(out_dir / PREDICTIONS_FILE, table.to_csv(index=False, float_format="%.4f")),
-        plot_predicted_vs_true(song_true, song_pred, report["song"], out_dir / "pred_vs_true.png", title),
-        plot_va_plane(song_true, song_pred, out_dir / "va_plane.png", title),
+        write_json(paths.report, report),
+        write_text(paths.report_md, report_markdown(report)),
+        write_text(paths.predictions, table.to_csv(index=False, float_format="%.4f")),
+        plot_predicted_vs_true(song_true, song_pred, report["song"], paths.eval_dir / "pred_vs_true.png", title),
+        plot_va_plane(song_true, song_pred, paths.eval_dir / "va_plane.png", title),
     ]

@@ -1,4 +1,4 @@
-"""Audio loading, log-mel extraction, the on-disk feature cache, and segmenting.
+"""Log-mel features: extraction, the on-disk cache, segmenting and normalisation.
 
 Convention: a spectrogram is a float array of shape (n_mels, frames) everywhere in astgan — in the
 cache, in segments, in the GAN and in ``synthetic.npz``. Only the AST regressor transposes to its
@@ -14,62 +14,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from astgan.artifacts import atomic_path, write_json
 from astgan.config import FeaturesConfig
-from astgan.runtime import atomic_path, write_json
+from astgan.data.audio import AudioDecodeError, load_audio
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
 # Bump when the extraction code changes in a way that changes the numbers in the cache.
 FEATURE_VERSION = 1
 CACHE_DTYPE = np.float16  # log-mel values lie in about -16..+16: float16 keeps 0.01 resolution
 
 # -------------------------------------------------------------------------------- extraction
-
-
-class AudioDecodeError(Exception):
-    """An audio file could not be decoded (zero bytes, truncated, corrupt or not audio)."""
-
-
-def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Decode any format soundfile/librosa can read, mix to mono, resample.
-
-    Returns a float32 waveform of shape (samples,) at ``sample_rate``, values in about -1..1.
-    Raises :class:`AudioDecodeError` naming the file when it cannot be decoded.
-    """
-    import soundfile as sf
-    import soxr
-
-    path = Path(path)
-    try:
-        audio, source_rate = sf.read(path, dtype="float32", always_2d=True)  # (samples, channels)
-        audio = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1)
-    except Exception as sf_error:  # formats libsndfile lacks: let librosa try its other backends
-        try:
-            import librosa
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                audio, source_rate = librosa.load(path, sr=None, mono=True)
-        except Exception:
-            size = path.stat().st_size if path.exists() else 0
-            raise AudioDecodeError(
-                f"{path}: cannot decode audio ({size} bytes): empty, truncated, corrupt or not an audio "
-                f"format libsndfile/librosa can read (decoder: {sf_error})"
-            ) from None
-    if audio.size == 0:
-        raise AudioDecodeError(f"{path}: decoded to zero samples")
-    if not np.isfinite(audio).all():
-        raise AudioDecodeError(f"{path}: decoded audio holds NaN or infinite samples")
-    if source_rate != sample_rate:
-        audio = soxr.resample(audio, source_rate, sample_rate, quality="HQ")
-    return np.ascontiguousarray(audio, dtype=np.float32)
 
 
 def log_mel(waveform: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
@@ -326,6 +287,17 @@ class Normalization:
 
     def invert(self, normalised: np.ndarray) -> np.ndarray:
         return normalised * (2.0 * self.std) + self.mean
+
+    def to_dict(self) -> dict:
+        """Plain data for normalization.json and checkpoints."""
+        return {"mean": float(self.mean), "std": float(self.std), "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "normalisation") -> "Normalization":
+        """The inverse of :meth:`to_dict`; extra keys are ignored, missing ones are an error."""
+        if not isinstance(data, dict) or not {"mean", "std"} <= set(data):
+            raise ValueError(f"{where}: expected a mapping with 'mean' and 'std', got {data!r}")
+        return cls(float(data["mean"]), float(data["std"]), str(data.get("source", "train")))
 
 
 def train_statistics(entries: list[Path], cache: FeatureCache) -> tuple[float, float]:

@@ -23,22 +23,24 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from astgan.bootstrap import paired_difference
-from astgan.data.deam import to_unit_scale
+from astgan.artifacts import write_json, write_text
+from astgan.data.labels import to_unit_scale
 from astgan.errors import DataError, MissingArtifactError
-from astgan.eval_report import EVAL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, fmt, fmt_interval, markdown_table
-from astgan.runtime import write_json, write_text
+from astgan.evaluation.bootstrap import paired_difference
+from astgan.evaluation.report import PREDICTION_COLUMNS, fmt, fmt_interval, markdown_table
+from astgan.paths import RunPaths
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
 LABEL_TOLERANCE = 1e-3  # labels are written with 4 decimals on the 1..9 scale
 
 
 def read_predictions(run_dir: str | Path) -> pd.DataFrame:
     """A run's ``eval/predictions.csv`` (song_id as str), checked for its columns."""
-    path = Path(run_dir) / EVAL_DIR / PREDICTIONS_FILE
+    paths = RunPaths(run_dir)
+    path = paths.predictions
     if not path.is_file():
-        config = Path(run_dir) / "config.yaml"
+        config = paths.config
         raise MissingArtifactError(
             f"{path} not found; run `astgan evaluate -c {config if config.is_file() else '<its config>'}` first"
         )
@@ -86,12 +88,12 @@ def _describe_run(run_dir: Path) -> dict:
     when its config.yaml and ast/history.csv say (None otherwise)."""
     info: dict = {"dir": str(run_dir), "synthetic_ratio": None, "steps": None}
     try:
-        saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        saved = yaml.safe_load(RunPaths(run_dir).config.read_text()) or {}
         info["synthetic_ratio"] = saved.get("ast", {}).get("synthetic_ratio")
     except (OSError, yaml.YAMLError, AttributeError):
         pass
     try:
-        info["steps"] = int(pd.read_csv(run_dir / "ast" / "history.csv")["step"].iloc[-1])
+        info["steps"] = int(pd.read_csv(RunPaths(run_dir).history)["step"].iloc[-1])
     except (OSError, KeyError, IndexError, ValueError, pd.errors.EmptyDataError):
         pass
     return info
@@ -161,9 +163,9 @@ def compare_seeded_runs(runs_a: list[str | Path], runs_b: list[str | Path], n_bo
         "per_seed": per_seed,
     }
     if write:
-        from astgan.plots import plot_paired_differences
+        from astgan.evaluation.figures import plot_paired_differences
 
-        out = runs_a[0] / EVAL_DIR
+        out = RunPaths(runs_a[0]).eval_dir
         write_json(out / "compare.json", result)
         write_text(out / "compare.md", comparison_markdown(result))
         seeds = f", {len(runs_a)} seeds per arm" if len(runs_a) > 1 else ""

@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import ASTConfig, ASTModel
 
+from astgan.artifacts import load_checkpoint
 from astgan.config import Config
 from astgan.errors import AstganError, CheckpointError
-from astgan.runtime import load_checkpoint
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
 N_OUTPUTS = 2  # valence, arousal
 POSITION_KEY = "embeddings.position_embeddings"

@@ -12,12 +12,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from astgan.artifacts import load_checkpoint
 from astgan.config import Config
+from astgan.data.features import Normalization
 from astgan.errors import CheckpointError
-from astgan.features import Normalization
-from astgan.runtime import autocast_dtype, load_checkpoint, resolve_precision
-
-BEST_CHECKPOINT = Path("ast") / "best.pt"
+from astgan.runtime import autocast_dtype, resolve_precision
 
 
 @dataclass
@@ -37,15 +36,15 @@ def load_trained(path: str | Path, device: torch.device) -> TrainedRegressor:
 
     A missing file raises MissingArtifactError naming `astgan train-ast`.
     """
-    from astgan.regressor import regressor_and_config
+    from astgan.regressor.model import regressor_and_config
 
     path = Path(path)
     ckpt = load_checkpoint(path, produced_by="train-ast")
     model, config = regressor_and_config(ckpt, str(path))
-    norm = ckpt.get("normalization")
-    if not isinstance(norm, dict) or not {"mean", "std"} <= set(norm):
-        raise CheckpointError(f"{path}: no 'normalization' entry with mean and std; train the model again with `astgan train-ast`")
-    normalization = Normalization(float(norm["mean"]), float(norm["std"]), str(norm.get("source", "train")))
+    try:
+        normalization = Normalization.from_dict(ckpt.get("normalization"), f"{path}: 'normalization' entry")
+    except ValueError as err:
+        raise CheckpointError(f"{err}; train the model again with `astgan train-ast`") from None
     return TrainedRegressor(model.to(device).eval(), config, normalization, int(ckpt.get("epoch", -1)), path, device)
 
 
@@ -58,7 +57,7 @@ def predict_segments(trained: TrainedRegressor, segments: Dataset | np.ndarray, 
     """
     from tqdm import tqdm
 
-    from astgan.regressor import to_label_range
+    from astgan.regressor.model import to_label_range
 
     if isinstance(segments, np.ndarray):
         segments = TensorDataset(torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)))

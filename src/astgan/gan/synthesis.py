@@ -2,7 +2,7 @@
 
 ``synthesize(cfg)`` reads ``<run>/gan/generator.pt`` and writes into ``<run>/synthetic/``:
 ``synthetic.npz`` (specs (N, n_mels, frames) float16 in the normalised log-mel space, labels
-(N, 2) float32 on -1..1), ``quality.json`` (see :mod:`astgan.quality`) and three figures:
+(N, 2) float32 on -1..1), ``quality.json`` (see :mod:`astgan.gan.quality`) and three figures:
 ``real_vs_synthetic.png``, ``labels.png`` and ``mean_spectrum.png``.
 """
 
@@ -15,21 +15,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from astgan.artifacts import check_config_compatible, require, write_json
 from astgan.config import Config
-from astgan.datasets import SegmentDataset
-from astgan.errors import AstganError
+from astgan.data.datasets import SegmentDataset
+from astgan.data.labels import nearest_to_corners
+from astgan.data.prepare import prepare_data
+from astgan.data.synthetic_set import write_synthetic
 from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_spectrum
 from astgan.gan.models import load_generator
-from astgan.plots import nearest_to_corners
-from astgan.prepare import prepare_data
-from astgan.quality import SegmentSummary, quality_report, summarize
-from astgan.runtime import check_config_compatible, require, resolve_device, write_atomic, write_json
+from astgan.gan.quality import SegmentSummary, quality_report, summarize
+from astgan.runtime import resolve_device
 
-log = logging.getLogger("astgan")
+log = logging.getLogger(__name__)
 
-SYNTH_DIR = "synthetic"
-SYNTHETIC_FILE = "synthetic.npz"
-QUALITY_FILE = "quality.json"
 # The balanced sampler's weights are capped at this multiple of the mean weight, so that one
 # isolated song cannot take a large share of the synthetic set.
 MAX_BALANCE_WEIGHT = 5.0
@@ -97,22 +95,6 @@ def generate(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int
     return np.concatenate(out)
 
 
-def write_synthetic(path: Path, specs: np.ndarray, labels: np.ndarray, n_mels: int, frames: int) -> Path:
-    """Check shapes, then write ``specs`` as float16 and ``labels`` as float32 into one .npz atomically."""
-    expected_specs, expected_labels = (len(labels), n_mels, frames), (len(labels), 2)
-    if specs.shape != expected_specs or labels.shape != expected_labels:
-        raise AstganError(
-            f"synthetic set has specs {specs.shape} and labels {labels.shape}; expected {expected_specs} "
-            f"and {expected_labels} (features.n_mels x features.segment_frames)"
-        )
-
-    def writer(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:  # a handle: np.savez would append .npz to a bare name
-            np.savez(handle, specs=specs.astype(np.float16), labels=labels.astype(np.float32))
-
-    return write_atomic(path, writer)
-
-
 def summarize_split(segments: SegmentDataset) -> SegmentSummary:
     """Quality-report summary of real segments, read chunk by chunk from the cache."""
     return summarize(segments.chunks())
@@ -120,13 +102,14 @@ def summarize_split(segments: SegmentDataset) -> SegmentSummary:
 
 def synthesize(cfg: Config, progress: bool = True) -> dict:
     """Generate ``synth.n`` segments with the run's generator, write them, report their quality."""
-    generator_path = require(cfg.run_dir / "gan" / "generator.pt", "train-gan")
+    paths = cfg.paths
+    generator_path = require(paths.generator, "train-gan")
     generator, generator_cfg = load_generator(generator_path)
     check_config_compatible(generator_cfg.to_dict(), cfg.to_dict(), ["features.n_mels", "features.segment_frames"],
                             str(generator_path))
     data = prepare_data(cfg, progress=progress)
-    train = SegmentDataset.from_split(data, "train", cfg.features)
-    val = SegmentDataset.from_split(data, "val", cfg.features)
+    train = data.segments("train")
+    val = data.segments("val")
     device = resolve_device(cfg.run.device)
     synth = cfg.synth
     rng = np.random.default_rng(synth.seed)
@@ -137,8 +120,7 @@ def synthesize(cfg: Config, progress: bool = True) -> dict:
     specs = generate(generator, conditions, synth.batch_size, synth.seed, device, progress)
     seconds = time.perf_counter() - started
     log.info(f"generated {len(specs)} segments in {seconds:.1f}s ({len(specs) / seconds:.0f}/s) on {device}")
-    out_dir = cfg.run_dir / SYNTH_DIR
-    write_synthetic(out_dir / SYNTHETIC_FILE, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
+    write_synthetic(paths.synthetic, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
 
     # Realism reference: generated at TRAIN segments' own labels, as many as VAL has segments.
     matched_labels = train.labels[rng.choice(len(train), min(max(len(val), 2), MAX_MATCHED))]
@@ -149,8 +131,8 @@ def synthesize(cfg: Config, progress: bool = True) -> dict:
                              summarize([matched]), ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
     quality.update(sampler=synth.sampler, generator=str(generator_path),
                    generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)})
-    write_json(out_dir / QUALITY_FILE, quality)
-    _write_figures(generator, train, train_summary, synthetic_summary, conditions, cfg, device, out_dir)
+    write_json(paths.quality, quality)
+    _write_figures(generator, train, train_summary, synthetic_summary, conditions, cfg, device, paths.synthetic_dir)
     return quality
 
 

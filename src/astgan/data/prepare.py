@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from astgan.artifacts import read_json, write_json, write_text
 from astgan.config import Config
-from astgan.data.deam import SONG_COLUMNS, labels_of, load_song_table
-from astgan.errors import DataError
-from astgan.features import (
+from astgan.data.datasets import SegmentDataset
+from astgan.data.deam import SONG_COLUMNS, load_song_table
+from astgan.data.features import (
     AUDIOSET_MEAN,
     AUDIOSET_STD,
     FeatureCache,
@@ -28,13 +29,11 @@ from astgan.features import (
     segment_starts,
     train_statistics,
 )
-from astgan.runtime import read_json, write_json, write_text
-from astgan.splits import SPLITS, assign_splits, check_disjoint
+from astgan.data.labels import labels_of
+from astgan.data.splits import SPLITS, assign_splits, check_disjoint
+from astgan.errors import DataError
 
-log = logging.getLogger("astgan")
-
-SONGS_FILE = "songs.csv"
-NORMALIZATION_FILE = "normalization.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,6 +58,11 @@ class PreparedData:
     def labels(self, split: str) -> np.ndarray:
         """(N_songs, 2) labels of one split, on -1..1."""
         return labels_of(self.subset(split)[0])
+
+    def segments(self, split: str, normalization: Normalization | None = None) -> SegmentDataset:
+        """The real segments of one split, normalised with the run's statistics (or ``normalization``)."""
+        songs, entries = self.subset(split)
+        return SegmentDataset(songs, entries, self.cache.cfg, normalization or self.normalization)
 
 
 def read_songs_csv(path: Path) -> pd.DataFrame:
@@ -87,22 +91,23 @@ def _reuse_splits(fresh: pd.DataFrame, saved_path: Path) -> pd.DataFrame:
     return fresh.assign(split=fresh["song_id"].map(split_of))
 
 
-def _normalization(cfg: Config, run_dir: Path, train_entries: list[Path], cache: FeatureCache) -> Normalization:
+def _normalization(cfg: Config, train_entries: list[Path], cache: FeatureCache) -> Normalization:
     """AudioSet statistics for a pretrained AST, else statistics of the TRAIN songs (cached in the run)."""
+    saved_path = cfg.paths.normalization
     mode = cfg.features.normalization
     if mode == "audioset" or (mode == "auto" and cfg.ast.pretrained):
         norm = Normalization(AUDIOSET_MEAN, AUDIOSET_STD, "audioset")
-        write_json(run_dir / NORMALIZATION_FILE, {"mean": norm.mean, "std": norm.std, "source": norm.source})
+        write_json(saved_path, norm.to_dict())
         return norm
     key = hashlib.sha1("\n".join(sorted(str(e) for e in train_entries)).encode()).hexdigest()
-    saved_path = run_dir / NORMALIZATION_FILE
     if saved_path.exists():
         saved = read_json(saved_path)
         if saved.get("source") == "train" and saved.get("key") == key:
-            return Normalization(saved["mean"], saved["std"], "train")
+            return Normalization.from_dict(saved, str(saved_path))
     mean, std = train_statistics(train_entries, cache)
-    write_json(saved_path, {"mean": mean, "std": std, "source": "train", "songs": len(train_entries), "key": key})
-    return Normalization(mean, std, "train")
+    norm = Normalization(mean, std, "train")
+    write_json(saved_path, {**norm.to_dict(), "songs": len(train_entries), "key": key})
+    return norm
 
 
 def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
@@ -128,7 +133,7 @@ def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
         f"{time.perf_counter() - started:.1f}s (cache: {cache.root})"
     )
 
-    songs_path = run_dir / SONGS_FILE
+    songs_path = cfg.paths.songs
     if songs_path.exists():
         table = _reuse_splits(table, songs_path)
     else:
@@ -138,9 +143,9 @@ def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
 
     entries = [result.entries[p] for p in table["path"]]
     train_entries = [e for e, s in zip(entries, table["split"]) if s == "train"]
-    normalization = _normalization(cfg, run_dir, train_entries, cache)
+    normalization = _normalization(cfg, train_entries, cache)
     data = PreparedData(table, entries, normalization, cache)
-    if not (run_dir / "songs_examples.png").exists():
+    if not cfg.paths.songs_examples_figure.exists():
         write_data_figures(data, cfg)
     return data
 
@@ -163,12 +168,12 @@ def split_summary(data: PreparedData, cfg: Config) -> str:
 
 def write_data_figures(data: PreparedData, cfg: Config) -> list[Path]:
     """The real data at a glance: label distribution by split, and a TRAIN segment per V/A quadrant."""
-    from astgan.features import cut_segment
-    from astgan.plots import nearest_to_corners, plot_label_distribution, plot_quadrant_examples
+    from astgan.data.features import cut_segment
+    from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
+    from astgan.data.labels import nearest_to_corners
 
-    run_dir = cfg.run_dir
     labels = labels_of(data.songs)
-    paths = [plot_label_distribution(labels, data.songs["split"].to_numpy(), run_dir / "songs_labels.png")]
+    paths = [plot_label_distribution(labels, data.songs["split"].to_numpy(), cfg.paths.songs_labels_figure)]
     train, entries = data.subset("train")
     train_labels = labels_of(train)
     picks = nearest_to_corners(train_labels)
@@ -179,5 +184,5 @@ def write_data_figures(data: PreparedData, cfg: Config) -> list[Path]:
         specs.append(data.normalization.apply(cut_segment(features, start, cfg.features.segment_frames)))
     titles = [f"{name} (song {train['song_id'].iloc[i]})" for name, i in picks.items()]
     paths.append(plot_quadrant_examples(specs, train_labels[list(picks.values())], titles,
-                                        run_dir / "songs_examples.png", "real TRAIN segments nearest each V/A corner"))
+                                        cfg.paths.songs_examples_figure, "real TRAIN segments nearest each V/A corner"))
     return paths

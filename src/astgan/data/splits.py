@@ -11,25 +11,22 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from astgan.config import SplitConfig
+from astgan.data.labels import labels_of, quadrant
 from astgan.errors import DataError
 
 SPLITS = ("train", "val", "test")
-
-
-def quadrant(table: pd.DataFrame) -> np.ndarray:
-    """0..3: (valence >= 0) * 2 + (arousal >= 0), on the -1..1 scale."""
-    return (table["valence"].to_numpy() >= 0).astype(int) * 2 + (table["arousal"].to_numpy() >= 0).astype(int)
 
 
 def _strata(table: pd.DataFrame, n_smallest_split: int, stratify: bool) -> np.ndarray | None:
     """Quadrant labels when every quadrant is large enough to appear in the smallest split."""
     if not stratify:
         return None
-    counts = np.bincount(quadrant(table), minlength=4)
+    quadrants = quadrant(labels_of(table))
+    counts = np.bincount(quadrants, minlength=4)
     present = counts[counts > 0]
     if n_smallest_split < len(present) or present.min() < 2:
         return None
-    return quadrant(table)
+    return quadrants
 
 
 def assign_splits(table: pd.DataFrame, cfg: SplitConfig) -> pd.DataFrame:

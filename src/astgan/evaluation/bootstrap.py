@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from astgan.metrics import DIMENSIONS, ccc
+from astgan.data.labels import DIMENSIONS
+from astgan.evaluation.metrics import ccc
 
 SUMMARIES = DIMENSIONS + ("mean_ccc",)  # the values each bootstrap reports on
 

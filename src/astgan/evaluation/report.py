@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from astgan.metrics import DIMENSIONS
+from astgan.data.labels import DIMENSIONS
 
-EVAL_DIR = "eval"
-REPORT_FILE = "report.json"
-PREDICTIONS_FILE = "predictions.csv"
 PREDICTION_COLUMNS = ["song_id", "valence_true", "arousal_true", "valence_pred", "arousal_pred"]
 
 PREDICTOR_NAMES = {"model": "AST", "ridge": "ridge (band stats)", "mean": "TRAIN mean"}

@@ -16,10 +16,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from astgan.config import FeaturesConfig
-from astgan.data.deam import labels_of
-from astgan.features import Normalization, cut_segment, segment_starts
-from astgan.prepare import PreparedData
-
+from astgan.data.augment import SpecAugment
+from astgan.data.features import Normalization, cut_segment, segment_starts
+from astgan.data.labels import labels_of
 
 # Open memory maps per dataset: each holds a file descriptor, and common limits are 256-1024.
 MAX_OPEN_MAPS = 128
@@ -50,11 +49,6 @@ class SegmentDataset(Dataset):
             starts.append(song_starts)
         self.song_index = np.concatenate(song_index) if song_index else np.zeros(0, dtype=np.int64)
         self.starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-
-    @classmethod
-    def from_split(cls, data: PreparedData, split: str, cfg: FeaturesConfig) -> "SegmentDataset":
-        songs, entries = data.subset(split)
-        return cls(songs, entries, cfg, data.normalization)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -112,29 +106,6 @@ class SegmentDataset(Dataset):
 
 
 # --------------------------------------------------------------------------- regressor training data
-
-
-class SpecAugment:
-    """SpecAugment for one (n_mels, frames) spectrogram: one frequency and one time mask.
-
-    torchaudio's FrequencyMasking and TimeMasking draw a width in [0, max) and a start at random
-    (torch's RNG), and fill the band with 0: the mean in the normalised space. A width of 0
-    disables that mask.
-    """
-
-    def __init__(self, freq_mask: int, time_mask: int):
-        from torchaudio.transforms import FrequencyMasking, TimeMasking
-
-        self.freq_mask = FrequencyMasking(freq_mask) if freq_mask > 0 else None
-        self.time_mask = TimeMasking(time_mask) if time_mask > 0 else None
-
-    def __call__(self, spec: torch.Tensor) -> torch.Tensor:
-        """(n_mels, frames) -> (n_mels, frames), masked (a new tensor)."""
-        if self.freq_mask is not None:
-            spec = self.freq_mask(spec)
-        if self.time_mask is not None:
-            spec = self.time_mask(spec)
-        return spec
 
 
 class AugmentedSpectrogramDataset(Dataset):

@@ -1,0 +1,2 @@
+"""Judging predictions: metrics, bootstrap intervals, baselines, the evaluate stage, paired comparisons
+and the report text."""

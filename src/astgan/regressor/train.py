@@ -1,0 +1,389 @@
+"""The train-ast stage: the AST regressor on real TRAIN (+ synthetic) segments, early stopping on VAL songs.
+
+``train_ast(cfg)`` reads the prepared real data and (when ``ast.synthetic_ratio > 0``) the run's
+synthetic set, trains with accelerate (CPU, one GPU, or several under ``accelerate launch``, mixed
+precision on CUDA), and writes ``ast/best.pt``, ``ast/last.pt`` (for ``--resume``),
+``ast/history.csv`` and ``ast/curves.png``.
+
+The GAN ablation is honest by construction: an epoch is ``ceil(n_real / batch_size)`` optimiser
+steps whatever the synthetic ratio, drawn from the mixed pool (see :class:`EpochSampler`), so a
+real-only and an augmented run with the same ``ast.epochs`` take the same number of steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from astgan.artifacts import check_config_compatible, load_checkpoint, save_checkpoint, write_text
+from astgan.config import AstConfig, Config
+from astgan.data.augment import SpecAugment
+from astgan.data.datasets import AugmentedSpectrogramDataset, EpochSampler, SegmentDataset
+from astgan.data.prepare import PreparedData, prepare_data
+from astgan.data.synthetic_set import read_synthetic
+from astgan.errors import AstganError, DataError, MissingArtifactError
+from astgan.evaluation.metrics import regression_report, song_means
+from astgan.regressor.early_stopping import EarlyStopping
+from astgan.regressor.losses import regression_loss
+from astgan.regressor.model import build_regressor, regressor_checkpoint, regressor_from_checkpoint, to_label_range
+from astgan.runtime import resolve_device, resolve_precision, rng_state, seed_everything, set_rng_state
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = [
+    "epoch", "step", "train_loss", "val_loss", "val_valence_ccc", "val_arousal_ccc",
+    "val_valence_rmse", "val_arousal_rmse", "val_mean_ccc", "lr", "seconds", "data_wait",
+]
+
+# --------------------------------------------------------------------------- data
+
+
+def load_synthetic(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The run's synthetic set: specs (N, n_mels, frames), labels (N, 2) on -1..1, checked."""
+    return read_synthetic(
+        cfg.paths.synthetic, cfg.features.n_mels, cfg.features.segment_frames,
+        missing_hint=f" (ast.synthetic_ratio={cfg.ast.synthetic_ratio} asks for synthetic data), or train on "
+        "real data only with --set ast.synthetic_ratio=0",
+    )
+
+
+def make_datasets(cfg: Config, data: PreparedData) -> tuple[AugmentedSpectrogramDataset, SegmentDataset]:
+    """The training pool (real TRAIN + synthetic, SpecAugment) and the real VAL segments (untouched)."""
+    real = data.segments("train")
+    if len(real) == 0:
+        raise DataError("no TRAIN segments: the split left no training songs")
+    specs = labels = None
+    if cfg.ast.synthetic_ratio > 0:
+        specs, labels = load_synthetic(cfg)
+    # AST's default widths suit 128 x 1024 segments: never wider than the segment itself
+    augment = SpecAugment(min(cfg.ast.freq_mask, cfg.features.n_mels), min(cfg.ast.time_mask, cfg.features.segment_frames))
+    pool = AugmentedSpectrogramDataset(real, specs, labels, cfg.ast.synthetic_ratio, augment, seed=cfg.run.seed)
+    val = data.segments("val")
+    if len(val) == 0:
+        raise DataError("no VAL segments: early stopping needs validation songs (raise split.val)")
+    if specs is not None and len(specs) < pool.n_synthetic:
+        log.warning(f"synthetic.npz holds {len(specs)} segments but ast.synthetic_ratio={cfg.ast.synthetic_ratio} asks "
+                    f"for {pool.n_synthetic}: each is used about {pool.n_synthetic / len(specs):.1f} times per pool")
+    return pool, val
+
+
+def make_loaders(cfg: Config, pool: AugmentedSpectrogramDataset, val: SegmentDataset,
+                 device: torch.device) -> tuple[DataLoader, DataLoader, EpochSampler]:
+    """Loaders and the epoch sampler: ``n_real`` draws from the pool per epoch, whatever its size."""
+    sampler = EpochSampler(len(pool), pool.n_real, seed=cfg.run.seed)
+    common = {"num_workers": cfg.run.num_workers, "pin_memory": device.type == "cuda",
+              "persistent_workers": cfg.run.num_workers > 0}
+    train_loader = DataLoader(pool, batch_size=cfg.ast.batch_size, sampler=sampler, **common)
+    val_loader = DataLoader(val, batch_size=cfg.ast.batch_size * 2, shuffle=False, **common)
+    return train_loader, val_loader, sampler
+
+
+def steps_per_epoch(n_real: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch: set by the real TRAIN segments alone."""
+    return math.ceil(n_real / batch_size)
+
+
+# --------------------------------------------------------------------------- optimisation
+
+
+def make_optimizer(model: nn.Module, cfg: AstConfig) -> torch.optim.AdamW:
+    """AdamW; biases, norms, position embeddings and tokens are not decayed (only weight matrices)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if param.dim() >= 2 and "embeddings.position" not in name else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
+    """Linear warmup over ``warmup_fraction`` of the steps, then cosine decay to zero (a LambdaLR)."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    warmup = int(math.ceil(warmup_fraction * total_steps))
+    return get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
+
+
+def make_accelerator(cfg: Config):
+    """Accelerator for ``run.device`` and ``run.precision`` (``accelerate launch`` adds processes)."""
+    from accelerate import Accelerator
+
+    device = resolve_device(cfg.run.device)
+    precision = resolve_precision(cfg.run.precision, device)
+    single_process = int(os.environ.get("WORLD_SIZE", "1")) == 1  # accelerate launch picks each process's GPU
+    if device.type == "cuda" and device.index is not None and single_process:
+        torch.cuda.set_device(device.index)
+    mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+    return Accelerator(cpu=device.type == "cpu", mixed_precision=mixed)
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+@dataclass
+class EpochResult:
+    loss: float  # mean training loss per segment
+    steps: int  # optimiser steps taken
+    seconds: float
+    data_wait: float  # share of the epoch spent waiting for the next batch
+
+
+class AstTrainer:
+    """Owns the regressor, its optimiser, schedule, accelerator, early stopping and history.
+
+    The same shape as :class:`astgan.gan.train.GanTrainer`: ``train_epoch`` is one pass over the
+    training loader, ``validate`` scores the VAL segments at song level, ``state_dict`` /
+    ``load_state_dict`` hold everything a resumed run needs. Written against an
+    ``accelerate.Accelerator``, so the same code runs on the CPU, one GPU, several GPUs and in
+    mixed precision without branching.
+    """
+
+    def __init__(self, cfg: Config, model: nn.Module, steps_per_epoch: int, accelerator):
+        self.cfg = cfg
+        self.accelerator = accelerator
+        optimizer = make_optimizer(model, cfg.ast)
+        scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.ast.epochs, cfg.ast.warmup_fraction)
+        self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
+        self.stopper = EarlyStopping(cfg.ast.patience)
+        self.history: list[dict] = []
+
+    @property
+    def epochs_done(self) -> int:
+        return self.history[-1]["epoch"] if self.history else 0
+
+    @property
+    def steps_done(self) -> int:
+        return self.history[-1]["step"] if self.history else 0
+
+    def train_epoch(self, loader, progress: bool = True, desc: str = "train") -> EpochResult:
+        """One pass of ``loader``: forward, loss, backward, clip, step. Batches: (B, n_mels, frames), (B, 2)."""
+        from tqdm import tqdm
+
+        ast, accelerator = self.cfg.ast, self.accelerator
+        self.model.train()
+        total, count, steps, waited = 0.0, 0, 0, 0.0
+        started = tick = time.perf_counter()
+        bar = tqdm(total=len(loader), desc=desc, unit="step", leave=False,
+                   disable=not progress or not accelerator.is_local_main_process)
+        for specs, labels in loader:
+            waited += time.perf_counter() - tick
+            loss = regression_loss(self.model(specs), labels, ast.loss)
+            if not torch.isfinite(loss):
+                raise AstganError(f"training diverged (loss {loss.item()}) at step {steps + 1} of the epoch; "
+                                  "lower ast.lr or raise ast.warmup_fraction")
+            self.optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(self.model.parameters(), ast.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            total += loss.item() * len(specs)
+            count += len(specs)
+            steps += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{total / count:.4f}")
+            tick = time.perf_counter()
+        bar.close()
+        total, count = accelerator.reduce(torch.tensor([total, float(count)], device=accelerator.device), "sum").tolist()
+        seconds = time.perf_counter() - started
+        return EpochResult(total / max(count, 1.0), steps, seconds, waited / max(seconds, 1e-9))
+
+    @torch.no_grad()
+    def predict(self, loader) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 2) predictions (clamped to the label range) and (N, 2) labels of every segment of ``loader``."""
+        self.model.eval()
+        preds, labels = [], []
+        for specs, target in loader:
+            pred, target = self.accelerator.gather_for_metrics((to_label_range(self.model(specs).float()), target))
+            preds.append(pred.detach().cpu())
+            labels.append(target.detach().cpu())
+        return torch.cat(preds).numpy(), torch.cat(labels).numpy()
+
+    def validate(self, loader, song_ids: np.ndarray) -> dict:
+        """Validation metrics: segment-level loss, song-level CCC and RMSE (1..9 scale) per dimension.
+
+        ``song_ids``: (N_segments,) the song of each segment of ``loader`` (same order).
+        """
+        preds, labels = self.predict(loader)
+        loss = regression_loss(torch.from_numpy(preds), torch.from_numpy(labels), self.cfg.ast.loss).item()
+        report = regression_report(song_means(preds, song_ids), song_means(labels, song_ids))
+        return {
+            "val_loss": loss,
+            "val_valence_ccc": report["valence"]["ccc"],
+            "val_arousal_ccc": report["arousal"]["ccc"],
+            "val_valence_rmse": report["valence"]["rmse"],
+            "val_arousal_rmse": report["arousal"]["rmse"],
+            "val_mean_ccc": report["mean_ccc"],
+        }
+
+    def record(self, epoch: int, result: EpochResult, metrics: dict) -> bool:
+        """Add an epoch to the history and to early stopping; True when it is the best so far."""
+        self.history.append({"epoch": epoch, "step": self.steps_done + result.steps, "train_loss": result.loss,
+                             **metrics, "lr": self.scheduler.get_last_lr()[0], "seconds": result.seconds,
+                             "data_wait": result.data_wait})
+        return self.stopper.step(metrics["val_mean_ccc"], epoch)
+
+    def unwrapped_model(self) -> nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    def state_dict(self) -> dict:
+        """Optimiser, schedule, early stopping and history (the model's weights are saved beside them)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "early_stopping": self.stopper.state_dict(),
+            "history": [dict(row) for row in self.history],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.stopper.load_state_dict(state["early_stopping"])
+        self.history = [dict(row) for row in state["history"]]
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+@dataclass
+class AstTrainingResult:
+    """What ``train_ast`` leaves behind: where the best model is, and how training went."""
+
+    best_path: Path
+    history: list[dict]  # one row per epoch (HISTORY_COLUMNS)
+    best_epoch: int
+    seconds: float
+
+    @property
+    def best_row(self) -> dict:
+        return next(row for row in self.history if row["epoch"] == self.best_epoch)
+
+    @property
+    def steps(self) -> int:
+        return int(self.history[-1]["step"]) if self.history else 0
+
+
+def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTrainingResult:
+    """The ``astgan train-ast`` stage (see the module doc).
+
+    ``resume`` continues from ``ast/last.pt`` (model, optimiser, scheduler, early stopping, RNG,
+    history); ``ast.epochs`` may be raised to train further.
+    """
+    started = time.perf_counter()
+    paths = cfg.paths
+    last = _load_resume_checkpoint(cfg) if resume else None
+    seed_everything(cfg.run.seed)
+    accelerator = make_accelerator(cfg)
+    if not accelerator.is_main_process:  # under `accelerate launch`, one process tells the story
+        logging.getLogger("astgan").setLevel(logging.WARNING)
+    # the model first: an unreachable pretrained id or a shape it cannot take fails before any work
+    model = regressor_from_checkpoint(last, "last.pt") if last else build_regressor(cfg)
+    with accelerator.main_process_first():  # one process extracts features, the others reuse the cache
+        data = prepare_data(cfg, progress=progress and accelerator.is_local_main_process)
+    pool, val = make_datasets(cfg, data)
+    train_loader, val_loader, sampler = make_loaders(cfg, pool, val, accelerator.device)
+    n_steps = steps_per_epoch(pool.n_real, cfg.ast.batch_size)
+    log.info(f"training pool: {pool.n_real} real + {pool.n_synthetic} synthetic segments "
+             f"(ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}); {n_steps} steps per epoch, set by the real "
+             f"segments; validation: {len(val)} real segments of {val.songs.shape[0]} songs")
+
+    trainer = AstTrainer(cfg, model, n_steps, accelerator)
+    train_loader, val_loader = accelerator.prepare(train_loader, val_loader)
+    if last:
+        trainer.load_state_dict(last)
+        set_rng_state(last["rng"])
+        log.info(f"resuming {paths.ast_last} after epoch {last['epoch']} (best mean CCC "
+                 f"{trainer.stopper.best:.3f} at epoch {trainer.stopper.best_epoch})")
+
+    normalization = data.normalization.to_dict()
+    _fit(trainer, train_loader, val_loader, sampler, val.song_ids, normalization, progress)
+    if accelerator.is_main_process:
+        from astgan.regressor.figures import plot_training_curves
+
+        history = pd.DataFrame(trainer.history, columns=HISTORY_COLUMNS)
+        plot_training_curves(history, paths.curves_figure, trainer.stopper.best_epoch)
+        best_row = next(row for row in trainer.history if row["epoch"] == trainer.stopper.best_epoch)
+        log.info(f"best epoch {trainer.stopper.best_epoch}: validation song-level CCC valence "
+                 f"{best_row['val_valence_ccc']:.3f}, arousal {best_row['val_arousal_ccc']:.3f} -> {paths.best}")
+    accelerator.wait_for_everyone()
+    return AstTrainingResult(paths.best, list(trainer.history), trainer.stopper.best_epoch,
+                             time.perf_counter() - started)
+
+
+def _fit(trainer: AstTrainer, train_loader, val_loader, sampler: EpochSampler, val_song_ids: np.ndarray,
+         normalization: dict, progress: bool = True) -> None:
+    """Epochs after the last one in the trainer's history up to ``ast.epochs``, or until early stopping.
+
+    After every epoch: ``best.pt`` when validation mean CCC improved, ``last.pt`` and
+    ``history.csv`` (all atomic, main process only), so an interruption loses at most one epoch.
+    """
+    cfg, accelerator, paths = trainer.cfg, trainer.accelerator, trainer.cfg.paths
+    first = trainer.epochs_done + 1
+    if trainer.stopper.should_stop:
+        log.info(f"nothing to do: early stopping ended training after epoch {first - 1} (raise ast.patience to go on)")
+        return
+    if first > cfg.ast.epochs:
+        log.info(f"nothing to do: training already ran {first - 1} epochs (raise ast.epochs to go on)")
+        return
+    for epoch in range(first, cfg.ast.epochs + 1):
+        sampler.set_epoch(epoch)
+        result = trainer.train_epoch(train_loader, progress, desc=f"ast epoch {epoch}/{cfg.ast.epochs}")
+        metrics = trainer.validate(val_loader, val_song_ids)
+        improved = trainer.record(epoch, result, metrics)
+        if accelerator.is_main_process:
+            model = trainer.unwrapped_model()
+            if improved:
+                save_checkpoint(paths.best, regressor_checkpoint(model, cfg, normalization, epoch, metrics))
+            save_checkpoint(paths.ast_last, _resume_payload(trainer, model, normalization))
+            write_history(paths.history, trainer.history)
+        accelerator.wait_for_everyone()
+        log.info(f"epoch {epoch}/{cfg.ast.epochs}: train loss {result.loss:.4f}, val loss {metrics['val_loss']:.4f}, "
+                 f"val CCC V {metrics['val_valence_ccc']:.3f} A {metrics['val_arousal_ccc']:.3f} "
+                 f"({result.seconds:.1f}s{', best' if improved else ''})")
+        if trainer.stopper.should_stop:
+            log.info(f"early stop: no better validation mean CCC for {trainer.stopper.patience} epochs")
+            break
+
+
+def write_history(path: Path, history: list[dict]) -> Path:
+    """``ast/history.csv``: one row per epoch (HISTORY_COLUMNS)."""
+    return write_text(path, pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(index=False, float_format="%.6g"))
+
+
+# --------------------------------------------------------------------------- resume
+
+# Keys that change what a run is: resuming with another value would mix two experiments.
+RESUME_KEYS = [
+    "data.root", "data.max_songs", "features.n_mels", "features.segment_frames", "features.segment_hop",
+    "features.max_segments_per_song", "split.seed", "ast.pretrained", "ast.hidden_size", "ast.num_layers",
+    "ast.num_heads", "ast.intermediate_size", "ast.patch_size", "ast.frequency_stride", "ast.time_stride",
+    "ast.batch_size", "ast.lr", "ast.loss", "ast.synthetic_ratio", "run.seed",
+]
+
+
+def _load_resume_checkpoint(cfg: Config) -> dict:
+    path = cfg.paths.ast_last
+    if not path.is_file():
+        raise MissingArtifactError(f"{path} not found: nothing to resume; run `astgan train-ast` without --resume")
+    last = load_checkpoint(path, produced_by="train-ast")
+    check_config_compatible(last["config"], cfg.to_dict(), RESUME_KEYS, f"{path}")
+    return last
+
+
+def _resume_payload(trainer: AstTrainer, model: nn.Module, normalization: dict) -> dict:
+    """``ast/last.pt``: everything to continue exactly where training stopped (tensors and plain data)."""
+    last_row = trainer.history[-1]
+    payload = regressor_checkpoint(model, trainer.cfg, normalization, last_row["epoch"], last_row)
+    payload.update(trainer.state_dict())
+    payload["rng"] = rng_state()
+    return payload
