@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from astgan.config import Config
+
 from helpers import tiny_config
 
 

@@ -12,6 +12,7 @@ import soundfile as sf
 from astgan.data.deam import ANNOTATIONS_DIR, AUDIO_DIR, load_song_table, read_annotation_file
 from astgan.data.labels import labels_of, to_deam_scale, to_unit_scale
 from astgan.errors import DataError
+
 from helpers import FIXTURES
 
 FILE_2013 = FIXTURES / "static_annotations_averaged_songs_1_2000.csv"

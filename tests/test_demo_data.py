@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from astgan.data.demo import read_demo_labels, write_demo_dataset
 from astgan.errors import AstganError
+
 from helpers import FIXTURES
 
 AUDIO = Path("DEAM_audio/MEMD_audio")
@@ -93,6 +94,7 @@ def test_audio_decodes_with_expected_durations(demo_root_small):
         assert np.isfinite(audio).all() and 0.001 < np.abs(audio).max() <= 1.0
 
 
+@pytest.mark.slow
 def test_sample_rates_and_channels_as_summarised(demo_learn):
     root, summary = demo_learn
     rates, stereo = {}, 0
@@ -159,6 +161,7 @@ def mel_statistics(path: Path) -> np.ndarray:
     return np.concatenate([log_mel.mean(axis=1), log_mel.std(axis=1)])
 
 
+@pytest.mark.slow
 def test_labels_are_learnable_but_not_trivially(demo_learn):
     """A ridge on mel statistics predicts held-out songs well (CCC > 0.5) but not perfectly.
 

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 
+pytestmark = pytest.mark.slow  # the whole chain, several training runs
+
 CONFIG = "demo"  # the packaged demo config
 
 CONTRACT = [

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from astgan.cli import main
 from astgan.data.deam import AUDIO_DIR
 from astgan.data.prepare import prepare_data
+
 from helpers import tiny_config
 
 # ----------------------------------------------------------------------------------- helpers
@@ -169,6 +170,7 @@ def finish(config: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_extract_keeps_a_valid_cache(demo_root_small, tmp_path):
     cache = tmp_path / "cache"
     cfg = tiny_config(demo_root_small, tmp_path / "run", cache, features={"num_workers": 2})
@@ -188,6 +190,7 @@ def test_ctrl_c_during_extract_keeps_a_valid_cache(demo_root_small, tmp_path):
     assert f"{done} cached" in again.stderr or done > 24  # the finished entries are reused
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_train_gan_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
     cfg = copy_run(prepared_tiny[0], tmp_path, gan={"epochs": 4, "sample_every": 10})
     config = write_config(cfg, tmp_path / "c.yaml")
@@ -207,6 +210,7 @@ def test_ctrl_c_during_train_gan_then_resume_loses_no_epoch(prepared_tiny, tmp_p
     assert (cfg.run_dir / "gan" / "generator.pt").is_file()
 
 
+@pytest.mark.slow
 def test_kill_9_during_train_ast_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
     cfg = copy_run(prepared_tiny[0], tmp_path, ast={"epochs": 4, "synthetic_ratio": 0.0, "patience": 10})
     config = write_config(cfg, tmp_path / "c.yaml")

@@ -15,6 +15,7 @@ from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError
 from astgan.gan.models import load_generator
 from astgan.gan.train import METRIC_COLUMNS, GanTrainer, train_gan
+
 from helpers import tiny_config
 
 
@@ -56,6 +57,7 @@ def test_the_options_train(prepared_tiny, options):
     assert np.isfinite([step["g_loss"], step["d_loss"]]).all()
 
 
+@pytest.mark.slow
 def test_train_gan_writes_the_run_folder_contract(prepared_tiny, tmp_path):
     cfg = _run_copy(prepared_tiny, tmp_path, gan={"epochs": 2, "sample_every": 2})
     result = train_gan(cfg, progress=False)
@@ -82,6 +84,7 @@ def _cli(*args):
     return result
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_run_like_an_uninterrupted_one(prepared_tiny, tmp_path):
     interrupted = _run_copy(prepared_tiny, tmp_path / "a", gan={"epochs": 2})
     uninterrupted = _run_copy(prepared_tiny, tmp_path / "b", gan={"epochs": 3})

@@ -25,6 +25,7 @@ def test_forward_and_embed_shapes(tiny_cfg):
         model(specs.transpose(1, 2))  # AST's own (B, frames, n_mels) layout is not ours
 
 
+@pytest.mark.slow
 def test_tiny_ast_overfits_a_fixed_batch(prepared_tiny):
     """A one-layer AST drives the MSE on 16 real segments down by at least 10x in 150 steps."""
     cfg, data = prepared_tiny

@@ -16,6 +16,7 @@ from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.gan.quality import frechet_distance, mean_pairwise_distance, nearest_distances, pooled_vectors
 from astgan.gan.synthesis import sample_conditions, synthesize
 from astgan.regressor.train import load_synthetic
+
 from helpers import tiny_config
 
 
@@ -102,6 +103,7 @@ def trained_run(prepared_tiny, tmp_path_factory):
     return cfg
 
 
+@pytest.mark.slow
 def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     cfg = trained_run
     quality = synthesize(cfg, progress=False)

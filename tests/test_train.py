@@ -15,6 +15,7 @@ from astgan.config import config_to_yaml
 from astgan.errors import DataError, MissingArtifactError
 from astgan.regressor.model import load_regressor
 from astgan.regressor.train import HISTORY_COLUMNS, load_synthetic, steps_per_epoch, train_ast
+
 from helpers import tiny_config
 
 

@@ -13,7 +13,7 @@ import importlib.resources
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -43,7 +43,7 @@ class DataConfig:
     """Where the dataset lives (a folder holding ``DEAM_audio/`` and ``DEAM_Annotations/``)."""
 
     root: str = "data/demo"
-    max_songs: Optional[int] = None  # keep only the first N songs (by id): quick experiments
+    max_songs: int | None = None  # keep only the first N songs (by id): quick experiments
 
     def check(self) -> None:
         _require_positive("data", self, "max_songs")
@@ -59,7 +59,7 @@ class FeaturesConfig:
     frame_shift_ms: float = 10.0
     segment_frames: int = 1024  # frames per segment = the AST's max_length
     segment_hop: int = 512  # frames between segment starts
-    max_segments_per_song: Optional[int] = None  # evenly spaced subset for very long songs
+    max_segments_per_song: int | None = None  # evenly spaced subset for very long songs
     # auto: AudioSet statistics with a pretrained AST, TRAIN statistics otherwise
     normalization: Literal["auto", "train", "audioset"] = "auto"
     cache_dir: str = "data/cache"
@@ -162,7 +162,7 @@ class SynthConfig:
 class AstConfig:
     """Audio Spectrogram Transformer regressor of (valence, arousal)."""
 
-    pretrained: Optional[str] = None  # hub id or local folder; None builds a fresh model below
+    pretrained: str | None = None  # hub id or local folder; None builds a fresh model below
     hidden_size: int = 768
     num_layers: int = 12
     num_heads: int = 12
@@ -244,7 +244,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
-    def check(self) -> "Config":
+    def check(self) -> Config:
         """Validate every section and the rules that span sections; returns self."""
         for section in dataclasses.fields(self):
             getattr(self, section.name).check()
@@ -268,7 +268,7 @@ class Config:
         """Every path of this run's folder (see :class:`astgan.paths.RunPaths`)."""
         return RunPaths(self.run_dir)
 
-    def with_overrides(self, *overrides: str) -> "Config":
+    def with_overrides(self, *overrides: str) -> Config:
         """A checked copy with ``section.key=value`` overrides applied, e.g. ``cfg.with_overrides("run.seed=3")``."""
         return Config.from_dict(merge(self.to_dict(), parse_overrides(overrides)), source="overrides")
 
@@ -277,7 +277,7 @@ class Config:
         return _plain(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, raw: dict, source: str = "config") -> "Config":
+    def from_dict(cls, raw: dict, source: str = "config") -> Config:
         """Build and check a config from a nested mapping; unknown keys are errors."""
         if raw is None:
             raw = {}

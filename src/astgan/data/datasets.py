@@ -7,8 +7,8 @@ the whole dataset in memory; the operating system's page cache keeps repeated ep
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd

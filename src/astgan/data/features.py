@@ -293,7 +293,7 @@ class Normalization:
         return {"mean": float(self.mean), "std": float(self.std), "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "normalisation") -> "Normalization":
+    def from_dict(cls, data: dict, where: str = "normalisation") -> Normalization:
         """The inverse of :meth:`to_dict`; extra keys are ignored, missing ones are an error."""
         if not isinstance(data, dict) or not {"mean", "std"} <= set(data):
             raise ValueError(f"{where}: expected a mapping with 'mean' and 'std', got {data!r}")

@@ -17,8 +17,8 @@ stay cheap for 128 x 1024 segments.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import torch
