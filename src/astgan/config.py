@@ -223,12 +223,17 @@ class RunConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     seed: int = 0
     num_workers: int = 0  # DataLoader workers for training
+    # CPU threads of torch's own operations. A fixed number, not "all cores": how a sum is split
+    # across threads changes its last bits, so the same seed gives the same numbers only with the
+    # same thread count (on any machine with the same package versions).
+    threads: int = 2
 
     def check(self) -> None:
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             fail("run.device", f"must be one of auto, cpu, cuda, cuda:N, got '{self.device}'")
         if self.num_workers < 0:
             fail("run.num_workers", f"must be >= 0, got {self.num_workers}")
+        _require_positive("run", self, "threads")
 
 
 @dataclass

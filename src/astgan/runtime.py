@@ -53,9 +53,15 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA); with ``threads``, also fix torch's CPU thread count.
+
+    Training stages call this first, so that a seeded run gives the same numbers every time.
+    """
     import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

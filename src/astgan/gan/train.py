@@ -288,7 +288,7 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTr
     started = time.perf_counter()
     paths = cfg.paths
     device = resolve_device(cfg.run.device)
-    seed_everything(cfg.run.seed)
+    seed_everything(cfg.run.seed, cfg.run.threads)
     trainer = GanTrainer(cfg, device)  # first: a shape the networks cannot take fails before any work
     data = prepare_data(cfg, progress=progress)
     segments = data.segments("train")

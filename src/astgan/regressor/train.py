@@ -282,7 +282,7 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
     started = time.perf_counter()
     paths = cfg.paths
     last = _load_resume_checkpoint(cfg) if resume else None
-    seed_everything(cfg.run.seed)
+    seed_everything(cfg.run.seed, cfg.run.threads)
     accelerator = make_accelerator(cfg)
     if not accelerator.is_main_process:  # under `accelerate launch`, one process tells the story
         logging.getLogger("astgan").setLevel(logging.WARNING)
