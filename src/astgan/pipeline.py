@@ -66,10 +66,24 @@ def share_split(source: Config, target: Config, synthetic: bool = False) -> None
     save_run_config(target)
 
 
+def needs_demo_data(cfg: Config) -> bool:
+    """True when ``data.root`` holds no dataset yet (the demo and the study then write the demo there)."""
+    from astgan.data.demo import is_written
+
+    return not is_written(cfg.data.root)
+
+
+def write_demo_data(cfg: Config, quick: bool = False, progress: bool = True):
+    """Write the embedded demo dataset into ``data.root``: 120 songs, or 24 short ones with ``quick``."""
+    from astgan.data.demo import write_demo_dataset
+
+    songs = QUICK_SONGS if quick else FULL_SONGS
+    return write_demo_dataset(Path(cfg.data.root), seed=0, progress=progress, **songs)
+
+
 def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
              progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
     """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
-    from astgan.data.demo import is_written, write_demo_dataset
     from astgan.data.prepare import prepare_data, split_summary
     from astgan.evaluation.compare import compare_seeded_runs
     from astgan.evaluation.evaluate import evaluate
@@ -95,10 +109,8 @@ def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bo
         echo(f"== {name}: {timings[-1][1]:.1f}s")
         return result
 
-    root = Path(cfg.data.root)
-    if not is_written(root):
-        songs = QUICK_SONGS if quick else FULL_SONGS
-        stage("demo data", write_demo_dataset, root, seed=0, progress=progress, **songs)
+    if needs_demo_data(cfg):
+        stage("demo data", write_demo_data, cfg, quick, progress)
     save_run_config(cfg)
     data = stage("extract", prepare_data, cfg, progress=progress)
     echo(split_summary(data, cfg))
