@@ -110,9 +110,10 @@ def test_resume_recomputes_only_the_missing_units(quick_study, tmp_path):
     gone = run / "study" / "fold2" / "budget100" / "control" / "study_result.json"
     before = json.loads(gone.read_text())
     gone.unlink()
-    refused = CliRunner().invoke(main, ["study", "--quick", "-c", str(config)])
+    args = ["study", "--quick", "-c", str(config), "--set", f"run.dir={run}"]
+    refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 1 and "--resume" in refused.output
-    resumed = CliRunner().invoke(main, ["study", "--quick", "-c", str(config), "--resume"])
+    resumed = CliRunner().invoke(main, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert "29 already done" in resumed.output and "1 units run" in resumed.output
     after = json.loads(gone.read_text())

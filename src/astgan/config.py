@@ -172,7 +172,11 @@ class AstConfig:
     time_stride: int = 10
     dropout: float = 0.0
     epochs: int = 30
-    batch_size: int = 8
+    batch_size: int = 8  # segments per step on the CPU, and the batch that ast.lr is set for
+    # Per step on CUDA. null = auto: batch_size doubled while a step holds at most about 80k input
+    # patches (at most 8x), so a small model keeps a GPU busy; ast.lr then grows with the square
+    # root of the batch (as suits Adam). An explicit number is used as given, with the same lr rule.
+    cuda_batch_size: int | None = None
     lr: float = 1e-5
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
@@ -194,7 +198,7 @@ class AstConfig:
         _require_positive(
             "ast", self, "hidden_size", "num_layers", "num_heads", "intermediate_size",
             "patch_size", "frequency_stride", "time_stride", "epochs", "batch_size", "lr",
-            "grad_clip", "patience", "mixup_alpha", "mixup_bandwidth",
+            "grad_clip", "patience", "mixup_alpha", "mixup_bandwidth", "cuda_batch_size",
         )
         if self.hidden_size % self.num_heads:
             fail("ast.hidden_size", f"must be divisible by ast.num_heads={self.num_heads}, got {self.hidden_size}")

@@ -125,6 +125,42 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fr
     return get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
 
 
+MAX_PATCHES_PER_STEP = 80_000  # auto CUDA batch: patches (tokens) per step it grows up to
+MAX_BATCH_GROWTH = 8
+
+
+def device_batch(cfg: Config, device: torch.device) -> Config:
+    """``cfg`` with the batch size and learning rate of the device it trains on.
+
+    On the CPU nothing changes. On CUDA the batch is ``ast.cuda_batch_size`` or, when that is
+    null, ``ast.batch_size`` doubled while a step stays under ``MAX_PATCHES_PER_STEP`` patches
+    (at most ``MAX_BATCH_GROWTH`` times); the learning rate is scaled by sqrt(new / old batch).
+    """
+    if device.type != "cuda":
+        return cfg
+    ast = cfg.ast
+    batch = ast.cuda_batch_size
+    if batch is None:
+        patches = _patches_per_segment(cfg)
+        batch = ast.batch_size
+        while batch * 2 * patches <= MAX_PATCHES_PER_STEP and batch * 2 <= ast.batch_size * MAX_BATCH_GROWTH:
+            batch *= 2
+    if batch == ast.batch_size:
+        return cfg
+    lr = ast.lr * math.sqrt(batch / ast.batch_size)
+    log.info(f"on {device}: {batch} segments per step (ast.batch_size={ast.batch_size} is the CPU's), "
+             f"learning rate {ast.lr:g} -> {lr:.3g} (square-root scaling)")
+    return cfg.with_overrides(f"ast.batch_size={batch}", f"ast.lr={lr!r}")
+
+
+def _patches_per_segment(cfg: Config) -> int:
+    """Patch tokens the AST makes of one segment (as ``ASTEmbeddings.get_shape`` counts them)."""
+    ast, features = cfg.ast, cfg.features
+    freq = (features.n_mels - ast.patch_size) // ast.frequency_stride + 1
+    time = (features.segment_frames - ast.patch_size) // ast.time_stride + 1
+    return freq * time
+
+
 def make_accelerator(cfg: Config):
     """Accelerator for ``run.device`` and ``run.precision`` (``accelerate launch`` adds processes)."""
     from accelerate import Accelerator
@@ -324,6 +360,7 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
     """
     started = time.perf_counter()
     paths = cfg.paths
+    cfg = device_batch(cfg, resolve_device(cfg.run.device))
     last = _load_resume_checkpoint(cfg) if resume else None
     seed_everything(cfg.run.seed, cfg.run.threads)
     accelerator = make_accelerator(cfg)
