@@ -107,14 +107,19 @@ def make_extra_items(cfg: Config, real: SegmentBank, device: torch.device) -> Ex
 
 
 def make_optimizer(model: nn.Module, cfg: AstConfig) -> torch.optim.AdamW:
-    """AdamW; biases, norms, position embeddings and tokens are not decayed (only weight matrices)."""
+    """AdamW; biases, norms, position embeddings and tokens are not decayed (only weight matrices).
+
+    On CUDA the fused kernel updates every parameter in one launch (the model must already be on
+    the device).
+    """
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         (decay if param.dim() >= 2 and "embeddings.position" not in name else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr)
+    fused = all(p.is_cuda for p in decay + no_decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused or None)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
@@ -223,6 +228,7 @@ class AstTrainer:
     def __init__(self, cfg: Config, model: nn.Module, steps_per_epoch: int, accelerator):
         self.cfg = cfg
         self.accelerator = accelerator
+        model = model.to(accelerator.device)  # before the optimiser: a fused one needs its parameters there
         optimizer = make_optimizer(model, cfg.ast)
         scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.ast.epochs, cfg.ast.warmup_fraction)
         self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
