@@ -173,8 +173,9 @@ def gan_effect_lines(comparison: dict) -> list[str]:
              f"TEST songs{seeds}; {comparison['confidence']:.0%} paired-bootstrap interval over songs:"]
     for name, s in comparison["dimensions"].items():
         label = "mean CCC" if name == "mean_ccc" else name
-        lines.append(f"  {label:<9} {fmt(s['difference'], signed=True)} "
-                     f"{fmt_interval([s['low'], s['high']], signed=True)}  (ahead in {s['p_a_better']:.0%} of resamples)")
+        interval = fmt_interval([s["low"], s["high"]], signed=True)
+        lines.append(f"  {label:<9} {fmt(s['difference'], signed=True)} {interval}  "
+                     f"(ahead in {s['p_a_better']:.0%} of resamples)")
     lines += ["  " + line for line in per_seed_lines(comparison)]
     lines.append(f"  -> {verdict(comparison)}")
     return lines
@@ -183,9 +184,10 @@ def gan_effect_lines(comparison: dict) -> list[str]:
 def summary_text(result: DemoResult) -> str:
     """Everything the demo prints at the end."""
     aug_dir, real_dir = result.run_dirs[0]
-    steps = "equal optimiser steps, same split"
+    n_test = result.augmented[0]["n_test_songs"]
     parts = [
-        f"\nSong-level results on {result.augmented[0]['n_test_songs']} TEST songs ({steps}; RMSE on DEAM's 1..9 scale):",
+        f"\nSong-level results on {n_test} TEST songs (equal optimiser steps, the same real batches, same split; "
+        "RMSE on DEAM's 1..9 scale):",
         final_table(result),
         "",
         *gan_effect_lines(result.comparison),
@@ -196,5 +198,8 @@ def summary_text(result: DemoResult) -> str:
         + (f", plus {len(result.run_dirs) - 1} more seed(s) of each beside them" if len(result.run_dirs) > 1 else "")
         + f"; figures are the PNGs beside their data ({aug_dir}/gan/, {aug_dir}/synthetic/, {aug_dir}/eval/; "
         f"the comparison: {aug_dir}/eval/compare.md)",
+        "",
+        f"One split of {n_test} TEST songs cannot say whether the GAN helps. For that, run `astgan study`: "
+        "every song tested once (5 folds), three real-data budgets, and a C-Mixup control arm.",
     ]
     return "\n".join(parts)

@@ -38,7 +38,18 @@ import pandas as pd
 
 from astgan.artifacts import read_json, write_json, write_text
 from astgan.config import Config
+from astgan.data.deam import SONG_COLUMNS
+from astgan.data.prepare import load_songs_with_features, prepare_data
+from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.errors import AstganError
+from astgan.evaluation.evaluate import baseline_predictions
+from astgan.evaluation.metrics import regression_report, song_means
+from astgan.evaluation.study_report import write_study_outputs
+from astgan.gan.synthesis import synthesize
+from astgan.gan.train import train_gan
+from astgan.regressor.inference import load_trained, predict_segments
+from astgan.regressor.train import train_ast
+from astgan.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +139,6 @@ def plan(cfg: Config) -> list[Unit]:
 
 def write_cell_splits(cfg: Config, songs: pd.DataFrame, cells: list[Cell]) -> None:
     """songs.csv of every arm folder: the fold's TEST songs, its VAL songs, the budget's TRAIN songs."""
-    from astgan.data.deam import SONG_COLUMNS
-    from astgan.data.splits import assign_folds, budget_split, fold_split
-
     folds = assign_folds(songs, cfg.study.folds, cfg.study.seed)
     study = cfg.study
     for cell in cells:
@@ -167,9 +175,6 @@ def run_unit(config: dict, kind: str) -> dict:
 
 
 def _train_gan_model(cfg: Config) -> dict:
-    from astgan.gan.synthesis import synthesize
-    from astgan.gan.train import train_gan
-
     paths = cfg.paths
     trained = train_gan(cfg, resume=paths.gan_last.exists(), progress=False)
     quality = synthesize(cfg, progress=False)
@@ -178,8 +183,6 @@ def _train_gan_model(cfg: Config) -> dict:
 
 
 def _train_arm(cfg: Config) -> dict:
-    from astgan.regressor.train import train_ast
-
     trained = train_ast(cfg, resume=cfg.paths.ast_last.exists(), progress=False)
     song_ids, true, pred = _predict_test_songs(cfg)
     return {"song_ids": song_ids, "true": true.tolist(), "pred": pred.tolist(), "best_epoch": trained.best_epoch,
@@ -188,11 +191,6 @@ def _train_arm(cfg: Config) -> dict:
 
 def _predict_test_songs(cfg: Config) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The best model's song-level predictions of the TEST songs: (ids, true (N, 2), pred (N, 2)), -1..1."""
-    from astgan.data.prepare import prepare_data
-    from astgan.evaluation.metrics import song_means
-    from astgan.regressor.inference import load_trained, predict_segments
-    from astgan.runtime import resolve_device
-
     trained = load_trained(cfg.paths.best, resolve_device(cfg.run.device))
     test = prepare_data(cfg, progress=False).segments("test", trained.normalization)
     segments = predict_segments(trained, test, 4 * cfg.ast.batch_size, cfg.run.precision)
@@ -201,9 +199,6 @@ def _predict_test_songs(cfg: Config) -> tuple[list[str], np.ndarray, np.ndarray]
 
 def _ridge(cfg: Config) -> dict:
     """The ridge baseline of the cell, fitted on the budget's TRAIN segments."""
-    from astgan.data.prepare import prepare_data
-    from astgan.evaluation.evaluate import baseline_predictions
-
     data = prepare_data(cfg, progress=False)
     train, test = data.segments("train"), data.segments("test")
     _, song_pred = baseline_predictions(train, test, data.labels("train"), cfg.eval.ridge_alpha)["ridge"]
@@ -239,9 +234,6 @@ class StudyResult:
 
 def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = print) -> StudyResult:
     """Plan the study, run the units that are not done yet, and write the study's tables and report."""
-    from astgan.data.prepare import load_songs_with_features
-    from astgan.evaluation.study_report import write_study_outputs
-
     if cfg.ast.synthetic_ratio <= 0:
         raise AstganError("the study adds extra items on top of each real batch: set ast.synthetic_ratio > 0 "
                           "(for example --set ast.synthetic_ratio=0.5)")
@@ -342,8 +334,6 @@ def _outcome(result: dict) -> str:
     """A unit's headline: the GAN's label fidelity, or an arm's song-level mean CCC on its TEST songs."""
     if "pred" not in result:
         return f"GAN trained for {result['gan_epochs']} epochs, {result['n_synthetic']} synthetic segments drawn"
-    from astgan.evaluation.metrics import regression_report
-
     report = regression_report(np.asarray(result["pred"]), np.asarray(result["true"]))
     epoch = f", best epoch {result['best_epoch']}" if result.get("best_epoch") else ""
     return f"TEST mean CCC {report['mean_ccc']:.3f}{epoch}"

@@ -25,11 +25,13 @@ from astgan.data.features import (
     AUDIOSET_STD,
     FeatureCache,
     Normalization,
+    cut_segment,
     extract_features,
     segment_starts,
     train_statistics,
 )
-from astgan.data.labels import labels_of
+from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
+from astgan.data.labels import labels_of, nearest_to_corners
 from astgan.data.splits import SPLITS, assign_splits, check_disjoint
 from astgan.errors import DataError
 
@@ -179,10 +181,6 @@ def split_summary(data: PreparedData, cfg: Config) -> str:
 
 def write_data_figures(data: PreparedData, cfg: Config) -> list[Path]:
     """The real data at a glance: label distribution by split, and a TRAIN segment per V/A quadrant."""
-    from astgan.data.features import cut_segment
-    from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
-    from astgan.data.labels import nearest_to_corners
-
     labels = labels_of(data.songs)
     paths = [plot_label_distribution(labels, data.songs["split"].to_numpy(), cfg.paths.songs_labels_figure)]
     train, entries = data.subset("train")
