@@ -160,12 +160,12 @@ def test_pretrained_folder_interpolates_position_embeddings(saved_small_ast, cap
     correlation = np.corrcoef(new_pos[:, 2:].reshape(-1).numpy(), nearest.numpy())[0, 1]
     assert correlation > 0.8, f"position embeddings correlate {correlation:.2f} with the saved ones"
 
-    # every other encoder weight is the saved one; the head is new, with two outputs
-    saved_layer, new_layer = saved_encoder.layers[0], model.encoder.layers[0]
-    for name, weight in saved_layer.state_dict().items():  # whatever transformers calls the attention parts
-        assert torch.equal(new_layer.state_dict()[name], weight), name
-    assert torch.equal(model.encoder.embeddings.patch_embeddings.projection.weight,
-                       saved_encoder.embeddings.patch_embeddings.projection.weight)
+    # every other encoder weight is the saved one (whatever this transformers version names them);
+    # the head is new, with two outputs
+    new_weights = model.encoder.state_dict()
+    for name, weight in saved_encoder.state_dict().items():
+        if name != "embeddings.position_embeddings":
+            assert torch.equal(new_weights[name], weight), name
     assert model.classifier.dense.weight.shape == (2, 32) and source.classifier.dense.weight.shape == (5, 32)
     assert model.ast_config.id2label == {0: "valence", 1: "arousal"} and model.ast_config.problem_type == "regression"
     assert model(torch.randn(2, 128, 256)).shape == (2, 2)

@@ -78,6 +78,7 @@ def export_model(source: str | Path, out_dir: str | Path, overwrite: bool = Fals
         feature_extractor(cfg.features, normalization).save_pretrained(staging)
         write_json(staging / EXPORT_META, meta)
         write_text(staging / "README.md", card)
+        _publishable(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
         staging.rename(out_dir)
@@ -87,6 +88,13 @@ def export_model(source: str | Path, out_dir: str | Path, overwrite: bool = Fals
     files = sorted(p for p in out_dir.iterdir() if p.is_file())
     log.info(f"exported {best} to {out_dir}: {', '.join(p.name for p in files)}")
     return ExportResult(out_dir, files, report is not None)
+
+
+def _publishable(folder: Path) -> None:
+    """The usual modes (mkdtemp makes a private folder): a model folder is meant to be shared."""
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
 
 
 def _checkpoint_of(source: Path) -> tuple[Path, RunPaths | None]:
@@ -201,10 +209,14 @@ def _split_counts(run_paths: RunPaths | None) -> dict[str, int] | None:
     return pd.read_csv(run_paths.songs)["split"].value_counts().to_dict()
 
 
-def _data_description(cfg: Config) -> str:
+def _is_demo(cfg: Config) -> bool:
     from astgan.data.demo import MARKER
 
-    if (Path(cfg.data.root) / MARKER).is_file() or Path(cfg.data.root).name == "demo":
+    return (Path(cfg.data.root) / MARKER).is_file() or Path(cfg.data.root).name == "demo"
+
+
+def _data_description(cfg: Config) -> str:
+    if _is_demo(cfg):
         return ("astgan's **embedded demo**: procedural music in DEAM's layout whose valence and arousal drive "
                 "the sound (tempo, density, mode, roughness, ...). It was made to exercise the pipeline; a "
                 "model trained on it has never heard real music and must not be used on real recordings.")
@@ -251,6 +263,8 @@ def model_card(cfg: Config, normalization: Normalization, meta: dict, report: di
               else "trained from scratch (no pretrained weights)")
     synthetic = (f"plus {a.synthetic_ratio:g} synthetic segments per real one drawn by astgan's conditional "
                  "spectrogram GAN (training only)" if a.synthetic_ratio > 0 else "real segments only (no GAN data)")
+    labels = ("labels drawn by the demo generator (with annotation-like noise), scaled to -1..1" if _is_demo(cfg)
+              else "labels: each song's static ratings averaged over its annotators, scaled to -1..1")
     frames_note = ("" if (f.frame_length_ms, f.frame_shift_ms) == (25.0, 10.0) else
                    f"\n- **This run used {f.frame_length_ms:g} ms frames every {f.frame_shift_ms:g} ms**, which "
                    "`ASTFeatureExtractor` cannot express (it always uses 25 / 10 ms): use astgan to predict.")
@@ -289,13 +303,14 @@ def model_card(cfg: Config, normalization: Normalization, meta: dict, report: di
         "",
         "```python",
         "import astgan",
-        "songs = astgan.load_model('THIS_FOLDER').predict(['song.mp3'])  # path, duration_s, valence, arousal (1..9)",
+        "songs = astgan.load_model('THIS_FOLDER').predict(['song.mp3', 'music/'])",
+        "# one row per file: path, duration_s, n_segments, valence, arousal (1..9)",
         "```",
         "",
         "With transformers alone (mono audio at the extractor's sampling rate):",
         "",
         "```python",
-        "import numpy as np, torch",
+        "import torch",
         "from transformers import AutoFeatureExtractor, AutoModelForAudioClassification",
         "",
         "extractor = AutoFeatureExtractor.from_pretrained('THIS_FOLDER')",
@@ -334,7 +349,7 @@ def model_card(cfg: Config, normalization: Normalization, meta: dict, report: di
         "## Training",
         "",
         f"- Data: {_data_description(cfg)}",
-        f"- Split by song: {splits}; labels averaged over annotators per song, scaled to -1..1.",
+        f"- Split by song: {splits}; {labels}.",
         f"- Training set: {synthetic}; SpecAugment masks; early stopping on VAL song-level mean CCC "
         f"(best epoch {meta['checkpoint']['epoch']}).",
         f"- Model: AST, {source}; {arch['num_layers']} layers, hidden size {arch['hidden_size']}, "

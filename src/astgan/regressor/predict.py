@@ -37,7 +37,7 @@ from astgan.config import FeaturesConfig, RunConfig
 from astgan.data.audio import AUDIO_EXTENSIONS, AudioDecodeError
 from astgan.data.features import Normalization, audio_log_mel, cut_segment, segment_starts
 from astgan.data.labels import to_deam_scale
-from astgan.errors import DataError
+from astgan.errors import AstganError, DataError
 from astgan.paths import RunPaths
 from astgan.regressor.inference import TrainedRegressor, load_trained, predict_segments
 from astgan.regressor.prediction_csv import (
@@ -328,6 +328,8 @@ def default_csv(model_path: Path) -> Path:
 
     if model_path.is_dir() and not is_export_folder(model_path):
         return RunPaths(model_path).predict_csv
+    if model_path.is_file() and model_path.parent.name == "ast":  # <run>/ast/best.pt
+        return RunPaths(model_path.parent.parent).predict_csv
     return Path("predictions.csv")
 
 
@@ -349,7 +351,7 @@ def predict_files(model_path: str | Path, paths: list[str | Path], timeline: boo
     started = time.perf_counter()
     model_path = Path(model_path)
     rank, world_size = process_layout()
-    state = _distributed_state() if world_size > 1 else None
+    state = _distributed_state(device, world_size) if world_size > 1 else None
     files = find_audio_files(paths)
     torch_device = state.device if state is not None and device == "auto" else resolve_device(device)
     trained = load_trained(model_path, torch_device)
@@ -423,8 +425,14 @@ def _song_rows(table: pd.DataFrame) -> list[list]:
             for row in songs.itertuples()]
 
 
-def _distributed_state():
-    """accelerate's process state under ``accelerate launch``: device per process, and a barrier."""
+def _distributed_state(device: str, world_size: int):
+    """accelerate's process state under ``accelerate launch`` (or torchrun): a device per process, a barrier."""
+    import torch
     from accelerate import PartialState
 
-    return PartialState()
+    # without CUDA, accelerate joins the processes only when told that they run on the CPU
+    state = PartialState(cpu=device == "cpu" or not torch.cuda.is_available())
+    if state.num_processes != world_size:
+        raise AstganError(f"WORLD_SIZE={world_size} but accelerate joined {state.num_processes} process(es); start "
+                          "them with `accelerate launch --multi_gpu --num_processes N -m astgan predict ...`")
+    return state
