@@ -283,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
 
     print(f"\n== summary: {mode} run, {time.perf_counter() - started:.0f}s on {machine}")
-    print("speed-up = measured / baseline throughput, or baseline / measured wall time: > 1x is faster than the baseline")
+    print("speed-up = measured / baseline throughput, or baseline / measured wall time: "
+          "> 1x is faster than the baseline")
     print(summary_table(rows))
     if stages:
         print("\nastgan demo stage timings (baseline: cold run; measured: warm run):")

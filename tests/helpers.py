@@ -24,7 +24,8 @@ def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> 
     """
     raw = {
         "data": {"root": str(data_root)},
-        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir), "num_workers": 1},
+        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir),
+                     "num_workers": 1},
         "split": {"seed": 0},
         "gan": {"epochs": 1, "batch_size": 16, "latent_dim": 32, "channels": 16, "condition_dim": 8, "sample_every": 1},
         "synth": {"n": 32, "batch_size": 16},
