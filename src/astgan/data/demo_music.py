@@ -48,7 +48,7 @@ MINOR = np.array([0, 2, 3, 5, 7, 8, 10])  # natural minor
 PROGRESSIONS = [[0, 3, 4, 0], [0, 5, 3, 4], [0, 4, 5, 3], [0, 3, 0, 4], [5, 3, 0, 4], [0, 2, 3, 4]]
 TABLE_SIZE = 4096  # samples in one period of a wavetable; a power of two for a cheap modulo
 MAX_HARMONICS = 16
-MELODY_DEGREES = 9  # the melody moves over scale degrees 0..9 (a bit more than an octave)
+MELODY_DEGREES = 11  # the melody moves over scale degrees 0..11 (about an octave and a half)
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ def _add_melody(bus: np.ndarray, bank: np.ndarray, scale: np.ndarray, bar_start:
                 params: SongParams, sr: int, rng: np.random.Generator) -> None:
     """Add one bar of melody to ``bus`` (in place): a rising or a falling phrase.
 
-    8th notes (some split into 16ths, some skipped: density) on scale degrees 0..9 counted from a
+    8th notes (some split into 16ths, some skipped: density) on scale degrees 0..11 counted from a
     tonic above the chords. A rising phrase (chance ``up_prob``: valence) starts low and steps up,
     a falling one starts high and steps down: the same pitches on average, so only the direction
     over time tells them apart. Notes are held for ``gate`` of their slot (articulation: arousal).
@@ -374,7 +374,7 @@ def _mix_down(buses: dict[str, np.ndarray], channels: int, params: SongParams, r
     Every part is mixed at a set RMS level, so how many notes or hits it has shows in its time
     structure rather than in its share of the spectrum.
     """
-    levels = {"pad": 1.0, "bass": 0.8, "lead": 0.9, "drums": 0.6 * 10.0 ** (params.drum_db / 20.0)}
+    levels = {"pad": 1.0, "bass": 0.8, "lead": 1.2, "drums": 0.6 * 10.0 ** (params.drum_db / 20.0)}
     buses = {name: bus / (np.sqrt(np.mean(bus ** 2)) + 1e-9) for name, bus in buses.items()}
     if channels == 1:
         return sum(levels[name] * bus for name, bus in buses.items())[:, None]
