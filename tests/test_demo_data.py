@@ -24,8 +24,9 @@ SONG_LEVEL = Path("DEAM_Annotations/annotations/annotations averaged per song/so
 FILE_2013 = "static_annotations_averaged_songs_1_2000.csv"
 FILE_2015 = "static_annotations_averaged_songs_2000_2058.csv"
 LEARN_SECONDS = 8.0
-# Held-out ridge CCC bounds (valence, arousal) on the 60 songs of 8 s.
-RIDGE_BOUNDS = ((0.2, 0.7), (0.3, 0.75))
+# Held-out ridge CCC bounds (valence, arousal) on the 60 songs of 8 s. Seeds 0-4 of the generator
+# gave 0.27-0.44 (valence) and 0.45-0.67 (arousal); the first demo gave 0.75 and 0.87.
+RIDGE_BOUNDS = ((0.15, 0.65), (0.25, 0.75))
 
 
 @pytest.fixture(scope="session")

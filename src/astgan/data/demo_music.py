@@ -1,34 +1,39 @@
 """Procedural music whose valence and arousal drive the sound: the demo dataset's synthesiser.
 
 :func:`render_song` maps a label (DEAM's 1..9 scale) to one song. The design aims at DEAM-like
-difficulty: each dimension drives several weak cues, most of them in the *time structure* of the
-sound (onsets, rhythm, melodic direction, beating), while the spectral envelope (loudness,
-brightness, register) is mostly set by a song-level style that has nothing to do with the label.
+difficulty: each dimension drives several weak cues, many of them in the *time structure* of the
+sound (onsets, rhythm, articulation, melodic direction, beating), while the spectral envelope
+(loudness, brightness, register) is mostly set by a song-level style unrelated to the label. A
+linear model on per-band mean and std therefore sees the label only dimly; a model that reads
+the spectrogram over time can find more.
 
-Label noise (as in DEAM's averaged ratings). The written label is what 5..10 raters averaged;
-the sound follows the song's "true" emotion, a copy of the label plus N(0, s) noise with
-s = rater sd (1.0..1.5) / sqrt(number of raters): about 0.3..0.7 on the 1..9 scale.
+Label noise, as in DEAM's averaged ratings: the written label is what 5..10 raters averaged, and
+the sound follows the song's "true" emotion, the label plus N(0, s) with s = rater sd (1.0..1.5)
+/ sqrt(number of raters), so s is 0.3..0.7 (about 0.45 on average) on the 1..9 scale.
 
-Cues, with ``z = (true value - 5) / 2`` (DEAM's labels give z an sd of about 0.6):
+Cues, with ``z = (true value - 5) / 2`` (DEAM's labels give z an sd of about 0.6); "sd" is the
+song-level style spread of the same quantity, drawn independently of the label:
 
-- arousal: tempo (x 2 ** (0.3 z)), melody note density (logit + 1.2 z), 16th-note splits,
-  chord restrikes on the beats, articulation (staccato as z rises), drum pattern (none at the
-  lowest arousal, then kick and snare, 8th then 16th hi-hats, an extra kick: thresholds on a
-  sigmoid), and weakly loudness (+1.5 dB per z), drum level (+1 dB per z) and brightness
-  (harmonic roll-off -0.15 per z);
-- valence: major vs minor (probability sigmoid(2.5 z)), melodic direction (phrases rise with
-  probability sigmoid(2 z)), roughness (a copy of the chords detuned by up to 35 cents, beating a
-  few times a second, at low valence), dissonant clusters (an added minor 2nd or tritone) at low
-  valence, open consonant voicings (root doubled an octave up) at high valence, and weakly register
-  (+2.5 semitones per z).
+- arousal, time structure: tempo x 2 ** (0.4 z) (sd 0.12 octave, plus the genre's tempo),
+  melody note density logit + 1.5 z (sd 0.3), 16th-note splits + 0.4 z, chord restrikes on the
+  beats logit + 1.8 z (sd 0.3), articulation (notes held 0.75 - 0.3 z of their slot: staccato
+  when aroused), drum pattern (a sigmoid of 2.5 (z + 0.2) with thresholds: no drums at the
+  calmest, then kick and snare, 8th then 16th hi-hats, an extra kick);
+  envelope, weak against style: loudness + 2 dB per z (sd 4 dB), drum level + 2 dB per z
+  (sd 3 dB), harmonic roll-off - 0.2 per z (sd 0.4);
+- valence, time structure and harmony: major vs minor (chance sigmoid(3 z)), melodic direction
+  (a phrase rises with chance sigmoid(3 z), else falls, over the same pitches), roughness (a copy
+  of the chords detuned by up to 40 cents, beating a few times a second, mostly at low valence),
+  dissonant clusters (an added minor 2nd or tritone, chance sigmoid(-3.5 z - 0.7)), open
+  consonant voicings (root doubled an octave up, chance sigmoid(3.5 z - 0.7));
+  envelope, weak against style: register + 5 semitones per z (sd 3.5 semitones).
 
-Styles (genre-like, drawn independently of the label): ambient, folk, pop, rock, electronic.
-A genre sets the tempo range, note density, instrumentation (note decay, reverb, drum kit and
-pattern family, or no drums), loudness, brightness and register; on top, every song gets its own
-offsets: loudness sd 4 dB, roll-off sd 0.4, register sd 4 semitones, tempo sd 0.15 octave, density
-and restrike logits sd 0.4-0.5, drum level sd 3 dB, and its own key, timbre and background noise.
-So the envelope a linear model on band statistics sees is mostly style; the label shows in how the
-sound moves over time.
+Styles: a genre (ambient, folk, pop, rock, electronic; equally likely) sets the tempo centre
+(72..124 bpm), note density, note decay, reverb, drum kit and pattern family (brushes, none,
+backbeat, four on the floor), and offsets of loudness (-3..+3 dB), brightness and register
+(-3..+3 semitones); every song then draws its own offsets (the sds above), key, timbre (harmonic
+weights), panning and background noise. Each part (pads, bass, melody, drums) is mixed at a set
+RMS level, so how busy it is shows in its time structure rather than in its share of the spectrum.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ MINOR = np.array([0, 2, 3, 5, 7, 8, 10])  # natural minor
 PROGRESSIONS = [[0, 3, 4, 0], [0, 5, 3, 4], [0, 4, 5, 3], [0, 3, 0, 4], [5, 3, 0, 4], [0, 2, 3, 4]]
 TABLE_SIZE = 4096  # samples in one period of a wavetable; a power of two for a cheap modulo
 MAX_HARMONICS = 16
+PEAK = 0.8  # soft-clip level of the master
 MELODY_DEGREES = 11  # the melody moves over scale degrees 0..11 (about an octave and a half)
 
 
@@ -68,6 +74,7 @@ class Genre:
     drum_db: float  # offset of the drum level
 
 
+# Columns: name, tempo, density, loudness dB, roll-off, register, decay s, reverb s, reverb mix, kit, drum dB.
 GENRES = (
     Genre("ambient", 72.0, -0.8, -3.0, 0.4, -2.0, (1.0, 2.5), (1.2, 2.5), (0.25, 0.4), "brushes", -6.0),
     Genre("folk", 90.0, 0.3, -1.0, 0.2, 1.0, (0.2, 0.5), (0.3, 1.0), (0.05, 0.2), "none", 0.0),
@@ -123,8 +130,8 @@ def _true_emotion(valence: float, arousal: float, rng: np.random.Generator) -> t
 def _draw_song_params(valence: float, arousal: float, rng: np.random.Generator) -> SongParams:
     """Map a label (1..9) to the musical parameters of one song: label cues plus style.
 
-    The label coefficients are small next to the style spread for everything the spectral
-    envelope shows (loudness, brightness, register), larger for time-structure cues.
+    For everything the spectral envelope shows (loudness, brightness, register) the label moves
+    the sound less than the style does; time-structure cues get the larger label coefficients.
     """
     v, a = _true_emotion(valence, arousal, rng)
     zv, za = (v - 5.0) / 2.0, (a - 5.0) / 2.0
@@ -139,7 +146,8 @@ def _draw_song_params(valence: float, arousal: float, rng: np.random.Generator) 
         busy=_sigmoid(2.5 * (za + 0.2) + rng.normal(0.0, 0.3)),
         drum_db=float(genre.drum_db + 2.0 * za + rng.normal(0.0, 3.0)),
         rolloff=float(np.clip(1.9 + genre.rolloff - 0.2 * za + rng.normal(0.0, 0.4), 0.6, 3.2)),
-        loudness_db=float(-23.0 + genre.loudness_db + 2.0 * za + rng.normal(0.0, 4.0)),
+        # Clipped: louder songs would saturate and the MP3 encoder's overshoot would pass 1.0.
+        loudness_db=float(np.clip(-23.0 + genre.loudness_db + 2.0 * za + rng.normal(0.0, 4.0), -36.0, -14.0)),
         major=bool(rng.random() < _sigmoid(3.0 * zv)),
         up_prob=_sigmoid(3.0 * zv),
         register=float(62.0 + genre.register + 5.0 * zv + rng.normal(0.0, 3.5)),
@@ -407,8 +415,10 @@ def _master(mix: np.ndarray, params: SongParams, sr: int, rng: np.random.Generat
     rms = np.sqrt(np.mean(mix ** 2)) + 1e-12
     mix = mix * (10.0 ** (params.loudness_db / 20.0) / rms)
     mix = mix + _background_noise(mix.shape, params.loudness_db + params.noise_db, sr, rng)
-    if np.max(np.abs(mix)) > 0.95:  # loud songs: soft-clip the peaks rather than turn the song down
-        mix = 0.95 * np.tanh(mix / 0.95)
+    # Loud songs: soft-clip the peaks rather than turn the song down, with headroom for the
+    # MP3 encoder, whose ringing around saturated peaks can add 20 %.
+    if np.max(np.abs(mix)) > PEAK:
+        mix = PEAK * np.tanh(mix / PEAK)
     return mix
 
 
