@@ -25,6 +25,9 @@ SONG_LEVEL = Path("DEAM_Annotations/annotations/annotations averaged per song/so
 FILE_2013 = "static_annotations_averaged_songs_1_2000.csv"
 FILE_2015 = "static_annotations_averaged_songs_2000_2058.csv"
 LEARN_SECONDS = 8.0
+# Held-out ridge CCC bounds (valence, arousal) on the 60 songs of 8 s. Seeds 0-4 of the generator
+# gave 0.27-0.44 (valence) and 0.45-0.67 (arousal); the first demo gave 0.75 and 0.87.
+RIDGE_BOUNDS = ((0.15, 0.65), (0.25, 0.75))
 
 
 @pytest.fixture(scope="session")
@@ -163,10 +166,12 @@ def mel_statistics(path: Path) -> np.ndarray:
 
 @pytest.mark.slow
 def test_labels_are_learnable_but_not_trivially(demo_learn):
-    """A ridge on mel statistics predicts held-out songs well (CCC > 0.5) but not perfectly.
+    """A ridge on mel statistics predicts held-out songs somewhat, as acoustic baselines do on DEAM.
 
     Every song is held out once (5 folds, each model fit on the other 48 songs): a CCC over 60
     held-out predictions moves far less with the split than one over a single 12-song test part.
+    The bounds fail on a generator whose labels no longer drive the sound (CCC near 0) and on
+    one whose spectral envelope gives the label away (the first demo scored 0.75 / 0.87 here).
     """
     root, _ = demo_learn
     labels = read_demo_labels(root)
@@ -176,4 +181,21 @@ def test_labels_are_learnable_but_not_trivially(demo_learn):
     model = make_pipeline(StandardScaler(), Ridge(alpha=10.0))
     predicted = cross_val_predict(model, features, targets, cv=KFold(5, shuffle=True, random_state=0))
     scores = {name: ccc(targets[:, i], predicted[:, i]) for i, name in enumerate(["valence", "arousal"])}
-    assert all(0.5 < score < 0.98 for score in scores.values()), scores
+    for score, (low, high) in zip(scores.values(), RIDGE_BOUNDS):
+        assert low < score < high, scores
+
+
+def onset_rate(path: Path) -> float:
+    """Detected note and drum onsets per second of a song."""
+    audio, sr = librosa.load(path, sr=16000)
+    return len(librosa.onset.onset_detect(y=audio, sr=sr, units="time")) / (len(audio) / sr)
+
+
+def test_arousal_drives_the_rhythm(demo_learn):
+    """Arousal lives in the time structure too: busier songs (more notes, restrikes, drum parts,
+    faster tempo) have more onsets, a cue that per-band mean and std do not show directly."""
+    root, _ = demo_learn
+    labels = read_demo_labels(root)
+    with ProcessPoolExecutor(2) as pool:
+        rates = np.array(list(pool.map(onset_rate, labels["path"])))
+    assert np.corrcoef(rates, labels["arousal"])[0, 1] > 0.5
