@@ -1,18 +1,20 @@
 """Training throughput of the AST regressor, and the share of step time spent waiting for data.
 
-Two shapes, each trained for a few optimiser steps with the library's own ``train_epoch`` (through
-accelerate) on real demo segments:
+Two shapes, each trained for a few optimiser steps with the library's own ``AstTrainer.train_epoch``
+(through accelerate) on real demo segments, kept in memory on the training device with SpecAugment
+applied there per batch (what ``train-ast`` does):
 
-- ``demo``: configs/demo.yaml's model (64 mel bins x 256 frames, hidden 64, 2 layers, batch 32);
+- ``demo``: the demo config's model (64 mel bins x 256 frames, hidden 64, 2 layers, batch 32);
 - ``base``: AST-base (128 x 1024, hidden 768, 12 layers, 12 heads, strides 10, batch 2 on CPU).
 
 Every variant is printed beside a baseline run of the same shape, as a throughput ratio:
 
-- on the CPU (default): baseline = Hugging Face's eager attention with ``run.num_workers=0``;
-  variants = PyTorch sdpa attention (what astgan uses), and sdpa with one DataLoader worker
-  (demo shape only: it overlaps reading and SpecAugment with compute);
-- with ``--device cuda``: baseline = fp32; variant = bf16 autocast (the ``run.precision=auto`` choice),
-  both with sdpa, 4 DataLoader workers and pinned memory.
+- on the CPU (default): baseline = Hugging Face's eager attention; variant = PyTorch sdpa
+  attention (what astgan uses);
+- with ``--device cuda``: baseline = fp32; variants = bf16 autocast (the ``run.precision=auto``
+  choice) at the same batch, bf16 at the batch ``train-ast`` picks on CUDA (``--auto-batch``), and
+  the upper bound of the same model: a bare loop whose inputs already sit on the GPU, bf16, sdpa,
+  fused AdamW, no masking and no bookkeeping (``--upper``).
 
 ``--trainer`` adds the route a user would take instead of astgan: a plain Hugging Face
 ``transformers.Trainer`` fine-tuning ``ASTForAudioClassification(problem_type="regression",
@@ -70,18 +72,19 @@ SHAPES = {
 def variants(device: str, shape: str, trainer: bool = False) -> list[dict]:
     """The runs of one shape; the first is the baseline. A Trainer run names its astgan ``twin``."""
     if device == "cuda":
-        common = {"attention": "sdpa", "workers": 4}
+        common = {"attention": "sdpa", "workers": 0}
         runs = [{"name": "fp32 (baseline)", "precision": "fp32", **common},
-                {"name": "bf16", "precision": "bf16", **common}]
+                {"name": "bf16", "precision": "bf16", **common},
+                {"name": "bf16, train-ast's CUDA batch", "precision": "bf16", "auto_batch": True, **common},
+                {"name": "upper bound: bare bf16 loop, inputs on the GPU", "precision": "bf16", "loop": "upper",
+                 "twin": "bf16", **common}]
     else:
         runs = [
-            {"name": "eager attention, 0 workers (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
-            {"name": "sdpa attention, 0 workers", "attention": "sdpa", "workers": 0, "precision": "fp32"},
+            {"name": "eager attention (baseline)", "attention": "eager", "workers": 0, "precision": "fp32"},
+            {"name": "sdpa attention", "attention": "sdpa", "workers": 0, "precision": "fp32"},
         ]
-        if shape == "demo":
-            runs.append({"name": "sdpa attention, 1 worker", "attention": "sdpa", "workers": 1, "precision": "fp32"})
     if trainer:
-        twins = runs if device == "cuda" else [runs[1]]
+        twins = runs[:2] if device == "cuda" else [runs[1]]
         runs += [{**twin, "name": "HF Trainer, " + twin["name"].removesuffix(" (baseline)"), "loop": "trainer",
                   "twin": twin["name"]} for twin in twins]
     return runs
@@ -108,27 +111,29 @@ def child_config(args: argparse.Namespace):
 
 def run_one(args: argparse.Namespace) -> dict:
     """Train ``args.steps`` timed steps (after ``args.warmup``) with astgan's loop; return the measurements."""
+    import itertools
+
     import torch
 
     from astgan.data.prepare import prepare_data
     from astgan.regressor.model import build_regressor
-    from astgan.regressor.train import AstTrainer, make_accelerator, make_datasets, make_loaders
+    from astgan.regressor.train import AstTrainer, device_batch, make_accelerator, make_training_data
 
     # one long schedule without warmup: the timed steps all run at a full learning rate
     cfg = child_config(args).with_overrides("ast.warmup_fraction=0", "ast.epochs=1")
     torch.manual_seed(0)
     accelerator = make_accelerator(cfg)
+    if args.auto_batch:
+        cfg = device_batch(cfg, accelerator.device)
     data = prepare_data(cfg, progress=False)
-    pool, val = make_datasets(cfg, data)
+    training = make_training_data(cfg, data, accelerator.device)
     model = build_regressor(cfg)
     model.encoder.set_attn_implementation(args.attention)
     trainer = AstTrainer(cfg, model, 10_000, accelerator)
-    train_loader, _, sampler = make_loaders(cfg, pool, val, accelerator.device)
-    train_loader = accelerator.prepare(train_loader)
 
     def steps(n: int):
-        sampler.samples_per_epoch = min(n * cfg.ast.batch_size, len(pool))
-        return trainer.train_epoch(train_loader, progress=False)
+        epochs = itertools.chain.from_iterable(training.batches.epoch(e) for e in itertools.count(1))
+        return trainer.train_epoch(itertools.islice(epochs, n), n, progress=False)
 
     steps(args.warmup)
     if accelerator.device.type == "cuda":
@@ -141,6 +146,48 @@ def run_one(args: argparse.Namespace) -> dict:
             "threads": torch.get_num_threads()}
 
 
+def run_upper_bound(args: argparse.Namespace) -> dict:
+    """The same model in a bare loop: one input batch already on the device, bf16 autocast, sdpa,
+    fused AdamW, MSE, no masking, no clipping and no logging. What the hardware allows this model."""
+    import time
+
+    import torch
+
+    from astgan.regressor.model import build_regressor
+
+    cfg = child_config(args)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    model = build_regressor(cfg).to(device)
+    model.encoder.set_attn_implementation("sdpa")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.ast.lr, fused=device.type == "cuda")
+    batch = args.batch or cfg.ast.batch_size
+    specs = torch.randn(batch, cfg.features.n_mels, cfg.features.segment_frames, device=device)
+    labels = torch.rand(batch, 2, device=device) * 2 - 1
+    dtype = torch.bfloat16 if args.precision == "bf16" else None
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = torch.nn.functional.mse_loss(model(specs).float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(args.warmup):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    return {"segments_per_s": args.steps * batch / seconds, "data_wait": None, "steps": args.steps, "batch": batch,
+            "seconds": seconds, "device": torch.cuda.get_device_name() if device.type == "cuda" else "CPU",
+            "threads": torch.get_num_threads()}
+
+
 def run_trainer(args: argparse.Namespace) -> dict:
     """The same model, data and steps through a plain ``transformers.Trainer``; the same measurements."""
     import tempfile
@@ -149,7 +196,8 @@ def run_trainer(args: argparse.Namespace) -> dict:
     import torch
     from transformers import ASTForAudioClassification, Trainer, TrainerCallback, TrainingArguments
 
-    from astgan.data.datasets import SegmentDataset, SpecAugment
+    from astgan.data.augment import SpecAugment
+    from astgan.data.datasets import SegmentDataset
     from astgan.data.prepare import prepare_data
     from astgan.regressor.model import ast_config_from
 
@@ -174,19 +222,20 @@ def run_trainer(args: argparse.Namespace) -> dict:
 
         def __init__(self, segments: SegmentDataset, augment: SpecAugment):
             self.segments, self.augment = segments, augment
+            self.generator = torch.Generator().manual_seed(0)
 
         def __len__(self) -> int:
             return len(self.segments)
 
         def __getitem__(self, index: int) -> dict:
             spec, label = self.segments[index]  # (n_mels, frames), (2,)
-            return {"input_values": self.augment(spec).T, "labels": label}
+            return {"input_values": self.augment(spec[None], self.generator)[0].T, "labels": label}
 
     cfg = child_config(args)
     torch.manual_seed(0)
     data = prepare_data(cfg, progress=False)
     train = TrainerSegments(data.segments("train"),
-                            SpecAugment(cfg.ast.freq_mask, cfg.ast.time_mask))  # the same work as astgan's pool
+                            SpecAugment(cfg.ast.freq_mask, cfg.ast.time_mask))  # the same masks as astgan's
     ast_config = ast_config_from(cfg)
     ast_config.num_labels, ast_config.problem_type = 2, "regression"
     model = ASTForAudioClassification(ast_config)
@@ -230,10 +279,12 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)
-    parser.add_argument("--loop", choices=["astgan", "trainer"], default="astgan", help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=["astgan", "trainer", "upper"], default="astgan", help=argparse.SUPPRESS)
+    parser.add_argument("--auto-batch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_trainer(args) if args.loop == "trainer" else run_one(args)))
+        run = {"trainer": run_trainer, "upper": run_upper_bound}.get(args.loop, run_one)
+        print(json.dumps(run(args)))
         return
 
     print(f"{'shape':<6} {'variant':<40} {'seg/s':>8} {'data wait':>10} {'vs baseline':>12}  (median of rounds)")
@@ -250,6 +301,8 @@ def main() -> None:
                            "--attention", variant["attention"], "--workers", str(variant["workers"]),
                            "--precision", variant["precision"], "--steps", str(n_steps), "--run-dir", args.run_dir,
                            "--warmup", "2" if shape == "demo" else "1", "--loop", variant.get("loop", "astgan")]
+                if variant.get("auto_batch"):
+                    command.append("--auto-batch")
                 if batch:
                     command += ["--batch", str(batch)]
                 done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -270,19 +323,20 @@ def main() -> None:
                          "baseline": runs[0]["name"], "steps": first["steps"], "batch": first["batch"],
                          "rounds": len(measured), "device": first["device"], "threads": first["threads"]})
             print(f"{shape:<6} {variant['name']:<40} {speed:>8.3g} {wait} {speed / baseline:>11.2f}x  "
-                  f"({first['steps']} steps x {first['batch']}, {first['batch'] / speed:.2f}s a step; rounds: {spread}; "
-                  f"{first['device']}, "
-                  f"{first['threads']} threads)", flush=True)
+                  f"({first['steps']} steps x {first['batch']}, {first['batch'] / speed:.2f}s a step; "
+                  f"rounds: {spread}; {first['device']}, {first['threads']} threads)", flush=True)
         for variant in runs:
-            if variant.get("loop") == "trainer":
-                astgan, trainer = speeds[variant["twin"]], speeds[variant["name"]]
-                pairs.append({"shape": shape, "astgan": variant["twin"], "trainer": variant["name"],
+            if variant.get("loop") in ("trainer", "upper"):
+                astgan, other = speeds[variant["twin"]], speeds[variant["name"]]
+                pairs.append({"shape": shape, "astgan": variant["twin"], variant["loop"]: variant["name"],
                               "precision": variant["precision"], "astgan_segments_per_s": astgan,
-                              "trainer_segments_per_s": trainer, "ratio": astgan / trainer})
-                print(f"{shape:<6} astgan train-ast vs HF Trainer ({variant['twin'].removesuffix(' (baseline)')}): "
-                      f"{astgan:.3g} vs {trainer:.3g} seg/s -> astgan {astgan / trainer:.2f}x", flush=True)
-    print("RESULT " + json.dumps({"bench": "ast", "device": rows[0]["device"] if rows else None,
-                                  "rows": rows, "vs_trainer": pairs}))
+                              f"{variant['loop']}_segments_per_s": other, "ratio": astgan / other})
+                against = "HF Trainer" if variant["loop"] == "trainer" else "the upper bound"
+                print(f"{shape:<6} astgan train-ast vs {against} ({variant['twin'].removesuffix(' (baseline)')}, "
+                      f"same batch): {astgan:.3g} vs {other:.3g} seg/s -> astgan {astgan / other:.2f}x", flush=True)
+    print("RESULT " + json.dumps({"bench": "ast", "device": rows[0]["device"] if rows else None, "rows": rows,
+                                  "vs_trainer": [p for p in pairs if "trainer" in p],
+                                  "vs_upper": [p for p in pairs if "upper" in p]}))
 
 if __name__ == "__main__":
     main()

@@ -51,7 +51,8 @@ def audio_seconds(paths: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=Path("data/demo"), help="a DEAM-layout folder (written if missing)")
+    parser.add_argument("--root", type=Path, default=Path("data/demo"),
+                        help="a DEAM-layout folder (written if missing)")
     parser.add_argument("--songs", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--n-mels", type=int, default=128)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from astgan.config import Config
 
@@ -62,3 +63,13 @@ def trained_tiny_run(demo_root_small, feature_cache_dir, tmp_path_factory) -> Co
                       split={"train": 0.55, "val": 0.15, "test": 0.3}, ast={"synthetic_ratio": 0.0})
     train_ast(cfg, progress=False)
     return cfg
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` need a CUDA device: skipped without one, run unchanged with one."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)

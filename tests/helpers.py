@@ -7,8 +7,12 @@ them by name instead of from ``conftest``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from astgan.config import Config
+
+if TYPE_CHECKING:
+    import torch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -20,7 +24,8 @@ def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> 
     """
     raw = {
         "data": {"root": str(data_root)},
-        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir), "num_workers": 1},
+        "features": {"n_mels": 32, "segment_frames": 128, "segment_hop": 64, "cache_dir": str(cache_dir),
+                     "num_workers": 1},
         "split": {"seed": 0},
         "gan": {"epochs": 1, "batch_size": 16, "latent_dim": 32, "channels": 16, "condition_dim": 8, "sample_every": 1},
         "synth": {"n": 32, "batch_size": 16},
@@ -33,3 +38,30 @@ def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> 
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
     return Config.from_dict(raw)
+
+
+def legacy_checkpoint(cfg: Config) -> tuple[dict, torch.nn.Module]:
+    """An earlier astgan ``best.pt`` payload, built with its layout (an ``ASTModel`` named
+    ``encoder`` and an ``nn.Linear`` named ``head`` on its pooled output), and that model."""
+    import torch
+    from torch import nn
+    from transformers import ASTModel
+
+    from astgan.regressor.model import ast_config_from, ast_config_to_dict
+
+    torch.manual_seed(3)
+    old = nn.Module()
+    old.encoder = ASTModel(ast_config_from(cfg))
+    old.head = nn.Linear(cfg.ast.hidden_size, 2)
+    with torch.no_grad():
+        old.encoder.embeddings.position_embeddings.normal_(std=0.02)
+    payload = {
+        "model": {k: v.detach().clone() for k, v in old.state_dict().items()},
+        "config": cfg.to_dict(),
+        "ast_config": ast_config_to_dict(old.encoder.config),
+        "normalization": {"mean": -5.0, "std": 3.0, "source": "train"},
+        "epoch": 4,
+        "val": {"val_mean_ccc": 0.5},
+    }
+    assert {"encoder.embeddings.cls_token", "head.weight", "head.bias"} <= set(payload["model"])
+    return payload, old.eval()

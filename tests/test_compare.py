@@ -22,7 +22,8 @@ N_SONGS = 40
 
 def write_run(run_dir, song_ids, true, pred, synthetic_ratio=None):
     (run_dir / "eval").mkdir(parents=True)
-    predictions_frame(song_ids, true, pred).to_csv(run_dir / "eval" / "predictions.csv", index=False, float_format="%.4f")
+    table = predictions_frame(song_ids, true, pred)
+    table.to_csv(run_dir / "eval" / "predictions.csv", index=False, float_format="%.4f")
     if synthetic_ratio is not None:
         (run_dir / "config.yaml").write_text(f"ast:\n  synthetic_ratio: {synthetic_ratio}\n")
     return run_dir

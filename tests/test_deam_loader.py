@@ -54,7 +54,8 @@ def test_real_files_are_read_as_shipped():
 
 
 def test_real_label_statistics_match_deam():
-    table = np.concatenate([read_annotation_file(f)[0][["valence", "arousal"]].to_numpy() for f in (FILE_2013, FILE_2015)])
+    files = (FILE_2013, FILE_2015)
+    table = np.concatenate([read_annotation_file(f)[0][["valence", "arousal"]].to_numpy() for f in files])
     assert table.shape == (1802, 2)
     assert table[:, 0].mean() == pytest.approx(4.90, abs=0.01)
     assert table[:, 1].mean() == pytest.approx(4.81, abs=0.01)

@@ -88,7 +88,8 @@ def test_a_run_folder_made_from_other_songs_is_refused(prepared_tiny, tmp_path):
 
 def test_cli_errors_are_one_line_without_traceback(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"data": {"root": str(tmp_path / "missing")}, "run": {"dir": str(tmp_path / "run")}}))
+    raw = {"data": {"root": str(tmp_path / "missing")}, "run": {"dir": str(tmp_path / "run")}}
+    config.write_text(yaml.safe_dump(raw))
     result = CliRunner().invoke(main, ["extract", "-c", str(config)])
     assert result.exit_code == 1
     assert result.output.startswith("error: data.root")

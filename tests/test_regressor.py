@@ -1,4 +1,5 @@
-"""The AST regressor: shapes, learning, the CCC loss, the pretrained path and offline reloading."""
+"""The AST regressor: shapes, the Hugging Face class it is, learning, the CCC loss, the pretrained
+path, offline reloading, and older checkpoints (plain linear head) that must predict as before."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ from astgan.artifacts import save_checkpoint
 from astgan.config import Config
 from astgan.errors import AstganError
 from astgan.regressor.losses import regression_loss
-from astgan.regressor.model import build_regressor, load_regressor, patch_grid, regressor_checkpoint
+from astgan.regressor.model import (
+    ASTRegressor,
+    LegacyASTRegressor,
+    build_regressor,
+    load_regressor,
+    patch_grid,
+    regressor_checkpoint,
+    to_hf_model,
+)
+
+from helpers import legacy_checkpoint
 
 
 def test_forward_and_embed_shapes(tiny_cfg):
@@ -23,6 +34,45 @@ def test_forward_and_embed_shapes(tiny_cfg):
     assert model.embed(specs).shape == (3, tiny_cfg.ast.hidden_size)
     with pytest.raises(ValueError, match="expected"):
         model(specs.transpose(1, 2))  # AST's own (B, frames, n_mels) layout is not ours
+
+
+def test_the_regressor_is_ast_for_audio_classification(tiny_cfg):
+    """Same weights under the same names, same outputs: the model is HF's class in astgan's layout."""
+    from transformers import ASTForAudioClassification
+
+    model = build_regressor(tiny_cfg).eval()
+    hf_model = to_hf_model(model)
+    assert type(hf_model) is ASTForAudioClassification
+    assert list(hf_model.state_dict()) == list(model.state_dict())
+    config = hf_model.config
+    assert config.num_labels == 2 and config.problem_type == "regression"
+    assert config.id2label == {0: "valence", 1: "arousal"} and config.architectures == ["ASTForAudioClassification"]
+    specs = torch.randn(3, tiny_cfg.features.n_mels, tiny_cfg.features.segment_frames)
+    with torch.no_grad():
+        logits = hf_model(input_values=specs.transpose(1, 2)).logits
+        assert torch.equal(model(specs), logits)
+        pooled = hf_model.audio_spectrogram_transformer(specs.transpose(1, 2)).pooler_output
+        assert torch.equal(model.embed(specs), pooled)
+
+
+def test_legacy_checkpoint_loads_and_predicts_exactly_as_before(tiny_cfg, tmp_path):
+    payload, old = legacy_checkpoint(tiny_cfg)
+    path = save_checkpoint(tmp_path / "best.pt", payload)
+    loaded, _ = load_regressor(path)
+    assert isinstance(loaded, LegacyASTRegressor) and not isinstance(loaded, ASTRegressor)
+    specs = torch.randn(4, tiny_cfg.features.n_mels, tiny_cfg.features.segment_frames)
+    with torch.no_grad():
+        before = old.head(old.encoder(input_values=specs.transpose(1, 2)).pooler_output)
+        assert torch.equal(loaded(specs), before)
+        assert loaded.embed(specs).shape == (4, tiny_cfg.ast.hidden_size)
+    # saved again (train-ast --resume of an old run): stays a legacy model with the same weights
+    payload_again = regressor_checkpoint(loaded, tiny_cfg, payload["normalization"], 5, {})
+    again = save_checkpoint(tmp_path / "again.pt", payload_again)
+    reloaded, _ = load_regressor(again)
+    with torch.no_grad():
+        assert isinstance(reloaded, LegacyASTRegressor) and torch.equal(reloaded(specs), before)
+    with pytest.raises(AstganError, match="retrain"):
+        to_hf_model(loaded)
 
 
 @pytest.mark.slow
@@ -110,11 +160,14 @@ def test_pretrained_folder_interpolates_position_embeddings(saved_small_ast, cap
     correlation = np.corrcoef(new_pos[:, 2:].reshape(-1).numpy(), nearest.numpy())[0, 1]
     assert correlation > 0.8, f"position embeddings correlate {correlation:.2f} with the saved ones"
 
-    # every other encoder weight is the saved one; the head is new, with two outputs
-    assert torch.equal(model.encoder.layers[0].attention.q_proj.weight, saved_encoder.layers[0].attention.q_proj.weight)
-    assert torch.equal(model.encoder.embeddings.patch_embeddings.projection.weight,
-                       saved_encoder.embeddings.patch_embeddings.projection.weight)
-    assert model.head.weight.shape == (2, 32) and source.classifier.dense.weight.shape == (5, 32)
+    # every other encoder weight is the saved one (whatever this transformers version names them);
+    # the head is new, with two outputs
+    new_weights = model.encoder.state_dict()
+    for name, weight in saved_encoder.state_dict().items():
+        if name != "embeddings.position_embeddings":
+            assert torch.equal(new_weights[name], weight), name
+    assert model.classifier.dense.weight.shape == (2, 32) and source.classifier.dense.weight.shape == (5, 32)
+    assert model.ast_config.id2label == {0: "valence", 1: "arousal"} and model.ast_config.problem_type == "regression"
     assert model(torch.randn(2, 128, 256)).shape == (2, 2)
 
 

@@ -63,16 +63,6 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
-    finally:
-        plt.close(fig)
-
-
 def save_checkpoint(path: str | Path, payload: dict) -> Path:
     """Write a checkpoint of tensors and plain data atomically (see :func:`load_checkpoint`)."""
     import torch

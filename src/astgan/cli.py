@@ -87,7 +87,8 @@ def config_options(func):
         "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
         help="Override a config value, e.g. --set gan.epochs=5 (repeatable).",
     )(func)
-    func = click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, metavar="CONFIG", help=CONFIG_HELP)(func)
+    func = click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, metavar="CONFIG",
+                        help=CONFIG_HELP)(func)
     return func
 
 
@@ -184,27 +185,67 @@ def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | 
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("model", metavar="MODEL", type=click.Path(exists=True, path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--timeline", is_flag=True, help="Also predict every segment (start/end seconds) and draw them.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV to write [default: RUN_DIR/predictions/predict.csv].")
-@click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
-def predict(run_dir: Path, paths: tuple[Path, ...], timeline: bool, out: Path | None, device: str) -> None:
-    """Valence and arousal (1..9) of audio files and folders (searched recursively) with RUN_DIR's model."""
+              help="CSV to write [default: RUN/predictions/predict.csv for a run, ./predictions.csv for an export].")
+@click.option("--timeline", is_flag=True, help="Also write every segment's prediction (start/end seconds) to the "
+              "CSV, and draw the first files.")
+@click.option("--resume", is_flag=True, help="Keep the CSV's rows and skip the files already in it.")
+@click.option("--workers", default=2, type=click.IntRange(min=0),
+              help="Processes that decode audio while the model runs (0: decode in the main process).")
+@click.option("--batch-size", default=None, type=click.IntRange(min=1),
+              help="Segments per model call [default: twice the training batch size].")
+@click.option("--device", default="auto",
+              help="auto, cpu, cuda or cuda:N (under accelerate launch: one GPU per process).")
+def predict(model: Path, paths: tuple[Path, ...], out: Path | None, timeline: bool, resume: bool, workers: int,
+            batch_size: int | None, device: str) -> None:
+    """Valence and arousal (1..9) of audio files and folders (searched recursively).
+
+    MODEL is a run folder (its ast/best.pt) or a folder written by `astgan export`. The terminal
+    gets a song-level summary; every row goes to the CSV. Several GPUs:
+    accelerate launch -m astgan predict MODEL PATHS... (each process takes a share of the files).
+    """
+    import os
+
     from astgan.regressor.predict import predict_files
 
-    result = predict_files(run_dir, list(paths), timeline=timeline, out=out, device=device)
-    click.echo(result.summary(timeline))
-    skipped = f", {len(result.failed)} skipped (cannot decode)" if result.failed else ""
-    click.echo(f"{len(result.files)} file(s) predicted{skipped}: {result.csv_path}")
-    if result.figure_path is not None:
-        click.echo(f"timeline figure: {result.figure_path}")
+    result = predict_files(model, list(paths), timeline=timeline, out=out, device=device, resume=resume,
+                           workers=workers, batch_size=batch_size)
+    if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch` stay quiet
+        return
+    click.echo(result.summary())
+    skipped = f"; {len(result.failed)} skipped (cannot decode)" if result.failed else ""
+    resumed = f"; {result.n_resumed} already in the CSV (--resume)" if result.n_resumed else ""
+    processes = f" with {result.n_processes} processes" if result.n_processes > 1 else ""
+    click.echo(f"predicted {result.throughput()}{processes}{skipped}{resumed}")
+    figure = f"; timeline figure: {result.figure_path}" if result.figure_path else ""
+    click.echo(f"all rows: {result.csv_path}{figure}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace OUT_DIR when it already holds files.")
+def export(run: Path, out_dir: Path, overwrite: bool) -> None:
+    """Write RUN's regressor as a Hugging Face model folder (ASTForAudioClassification, safetensors).
+
+    OUT_DIR gets config.json, model.safetensors, preprocessor_config.json (ASTFeatureExtractor),
+    astgan.json and a model card (README.md) with the run's evaluation. Load it with
+    AutoModelForAudioClassification.from_pretrained(OUT_DIR), or astgan predict OUT_DIR FILES.
+    """
+    from astgan.regressor.export import export_model
+
+    result = export_model(run, out_dir, overwrite=overwrite)
+    click.echo(f"exported to {result.out_dir}: {', '.join(p.name for p in result.files)}")
+    if not result.evaluated:
+        click.echo("the model card has no evaluation: run `astgan evaluate` on the run, then export again")
 
 
 @main.command("train-ast")
 @config_options
-@click.option("--resume", is_flag=True, help="Continue from RUN/ast/last.pt (optimizer, schedule, early stopping, RNG).")
+@click.option("--resume", is_flag=True,
+              help="Continue from RUN/ast/last.pt (optimizer, schedule, early stopping, RNG).")
 def train_ast_command(config_path: str, overrides: tuple[str, ...], resume: bool) -> None:
     """Train the AST regressor on real TRAIN (+ synthetic) segments; early stopping on VAL songs.
 
@@ -273,6 +314,39 @@ def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) 
 
     result = run_demo(config_path, overrides, quick=quick, seeds=seeds, echo=click.echo)
     click.echo(summary_text(result))
+
+
+@main.command()
+@config_options
+@click.option("--quick", is_flag=True, help="A small study (3 folds, 2 budgets, tiny training) for the tests.")
+@click.option("--resume", is_flag=True, help="Continue a study: finished units are kept, interrupted ones resume.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Units trained at once, one process each [default: study.jobs].")
+def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: bool, jobs: int | None) -> None:
+    """Does the GAN help, and when? A cross-validated learning curve of real-only vs real + GAN vs
+    real + C-Mixup training, with paired bootstrap intervals per real-data budget.
+
+    Writes <run.dir>/study/: study.csv, predictions.csv, study.json, study.md, study.png and one
+    run folder per fold, budget and arm. With the demo config the demo data is written first when
+    data.root holds none.
+    """
+    from astgan.pipeline import needs_demo_data, write_demo_data
+    from astgan.study import QUICK_OVERRIDES, run_study
+
+    extra = QUICK_OVERRIDES if quick else ()
+    cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))
+    if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
+        click.echo(f"writing the demo data into {cfg.data.root} first")
+        write_demo_data(cfg, quick)
+    from astgan.evaluation.study_report import pooled_table, verdict_lines
+
+    result = run_study(cfg, resume=resume, echo=click.echo)
+    click.echo(f"\nsong-level CCC pooled over {cfg.study.folds} folds, {cfg.eval.confidence:.0%} intervals:")
+    click.echo(pooled_table(result.summary["budgets"], result.table))
+    click.echo("\nverdict (an effect is shown only when its interval excludes 0):")
+    click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
+    click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
+               f"report {result.paths['report']}, figure {result.paths['figure']}")
 
 
 # --- end of commands (add new commands above this line)

@@ -228,14 +228,25 @@ class AstConfig:
     time_stride: int = 10
     dropout: float = 0.0
     epochs: int = 30
-    batch_size: int = 8
+    batch_size: int = 8  # segments per step on the CPU, and the batch that ast.lr is set for
+    # Per step on CUDA. null = auto: batch_size doubled while a step holds at most about 80k input
+    # patches (at most 8x), so a small model keeps a GPU busy; ast.lr then grows with the square
+    # root of the batch (as suits Adam). An explicit number is used as given, with the same lr rule.
+    cuda_batch_size: int | None = None
     lr: float = 1e-5
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     loss: Literal["mse", "ccc", "mse+ccc"] = "mse"
     grad_clip: float = 1.0
     patience: int = 5  # early stopping on validation song-level mean CCC
-    synthetic_ratio: float = 1.0  # synthetic segments per real one; 0 = real only (the ablation)
+    # Extra items added on top of every batch of real segments, per real segment; 0 = real only.
+    # The real part of each step is the same whatever this is: extra items never replace real ones.
+    synthetic_ratio: float = 1.0
+    # What the extra items are: gan = segments of the run's synthetic set; cmixup = label-aware
+    # mixup of real TRAIN segments (C-Mixup), the cheap augmentation a GAN has to beat.
+    synthetic_source: Literal["gan", "cmixup"] = "gan"
+    mixup_alpha: float = 2.0  # C-Mixup: lambda ~ Beta(alpha, alpha)
+    mixup_bandwidth: float = 0.2  # C-Mixup: sd of the label kernel that picks partners (-1..1 scale)
     freq_mask: int = 24  # SpecAugment widths (bins, frames); 0 disables
     time_mask: int = 96
 
@@ -243,7 +254,7 @@ class AstConfig:
         _require_positive(
             "ast", self, "hidden_size", "num_layers", "num_heads", "intermediate_size",
             "patch_size", "frequency_stride", "time_stride", "epochs", "batch_size", "lr",
-            "grad_clip", "patience",
+            "grad_clip", "patience", "mixup_alpha", "mixup_bandwidth", "cuda_batch_size",
         )
         if self.hidden_size % self.num_heads:
             fail("ast.hidden_size", f"must be divisible by ast.num_heads={self.num_heads}, got {self.hidden_size}")
@@ -268,6 +279,27 @@ class EvalConfig:
         _require_positive("eval", self, "bootstrap_samples", "ridge_alpha")
         if not 0.5 < self.confidence < 1.0:
             fail("eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
+
+
+@dataclass
+class StudyConfig:
+    """``astgan study``: a cross-validated learning curve of real-only vs GAN vs C-Mixup training."""
+
+    folds: int = 5  # every song is a TEST song in exactly one fold
+    budgets: tuple[float, ...] = (0.25, 0.5, 1.0)  # shares of each fold's TRAIN songs (nested subsets)
+    val: float = 0.15  # share of each fold's training songs held out for VAL (model selection)
+    seed: int = 0  # folds, VAL and budget subsets
+    jobs: int = 2  # cells trained at once, each in a process of its own
+    threads: int = 1  # torch CPU threads per cell (replaces run.threads inside the study)
+
+    def check(self) -> None:
+        _require_positive("study", self, "jobs", "threads")
+        if self.folds < 2:
+            fail("study.folds", f"must be >= 2, got {self.folds}")
+        if not 0.0 < self.val < 1.0:
+            fail("study.val", f"must be a fraction in (0, 1), got {self.val}")
+        if any(not 0.0 < b <= 1.0 for b in self.budgets) or len(set(self.budgets)) != len(self.budgets):
+            fail("study.budgets", f"must be distinct shares in (0, 1], got {list(self.budgets)}")
 
 
 @dataclass
@@ -303,6 +335,7 @@ class Config:
     synth: SynthConfig = field(default_factory=SynthConfig)
     ast: AstConfig = field(default_factory=AstConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def check(self) -> Config:

@@ -58,6 +58,10 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
             hint = f" Did you mean '{close[0]}'?" if close else ""
             fail(key, f"must be one of {', '.join(map(str, args))}, got '{value}'.{hint}")
         return value
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:  # tuple[float, ...]: any length
+        if not isinstance(value, (list, tuple)) or not value:
+            fail(key, f"expected a non-empty list, got {value!r}")
+        return tuple(coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             fail(key, f"expected a list of {len(args)} numbers, got {value!r}")

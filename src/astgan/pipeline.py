@@ -66,10 +66,24 @@ def share_split(source: Config, target: Config, synthetic: bool = False) -> None
     save_run_config(target)
 
 
+def needs_demo_data(cfg: Config) -> bool:
+    """True when ``data.root`` holds no dataset yet (the demo and the study then write the demo there)."""
+    from astgan.data.demo import is_written
+
+    return not is_written(cfg.data.root)
+
+
+def write_demo_data(cfg: Config, quick: bool = False, progress: bool = True):
+    """Write the embedded demo dataset into ``data.root``: 120 songs, or 24 short ones with ``quick``."""
+    from astgan.data.demo import write_demo_dataset
+
+    songs = QUICK_SONGS if quick else FULL_SONGS
+    return write_demo_dataset(Path(cfg.data.root), seed=0, progress=progress, **songs)
+
+
 def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
              progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
     """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
-    from astgan.data.demo import is_written, write_demo_dataset
     from astgan.data.prepare import prepare_data, split_summary
     from astgan.evaluation.compare import compare_seeded_runs
     from astgan.evaluation.evaluate import evaluate
@@ -95,10 +109,8 @@ def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bo
         echo(f"== {name}: {timings[-1][1]:.1f}s")
         return result
 
-    root = Path(cfg.data.root)
-    if not is_written(root):
-        songs = QUICK_SONGS if quick else FULL_SONGS
-        stage("demo data", write_demo_dataset, root, seed=0, progress=progress, **songs)
+    if needs_demo_data(cfg):
+        stage("demo data", write_demo_data, cfg, quick, progress)
     save_run_config(cfg)
     data = stage("extract", prepare_data, cfg, progress=progress)
     echo(split_summary(data, cfg))
@@ -161,8 +173,9 @@ def gan_effect_lines(comparison: dict) -> list[str]:
              f"TEST songs{seeds}; {comparison['confidence']:.0%} paired-bootstrap interval over songs:"]
     for name, s in comparison["dimensions"].items():
         label = "mean CCC" if name == "mean_ccc" else name
-        lines.append(f"  {label:<9} {fmt(s['difference'], signed=True)} "
-                     f"{fmt_interval([s['low'], s['high']], signed=True)}  (ahead in {s['p_a_better']:.0%} of resamples)")
+        interval = fmt_interval([s["low"], s["high"]], signed=True)
+        lines.append(f"  {label:<9} {fmt(s['difference'], signed=True)} {interval}  "
+                     f"(ahead in {s['p_a_better']:.0%} of resamples)")
     lines += ["  " + line for line in per_seed_lines(comparison)]
     lines.append(f"  -> {verdict(comparison)}")
     return lines
@@ -171,9 +184,10 @@ def gan_effect_lines(comparison: dict) -> list[str]:
 def summary_text(result: DemoResult) -> str:
     """Everything the demo prints at the end."""
     aug_dir, real_dir = result.run_dirs[0]
-    steps = "equal optimiser steps, same split"
+    n_test = result.augmented[0]["n_test_songs"]
     parts = [
-        f"\nSong-level results on {result.augmented[0]['n_test_songs']} TEST songs ({steps}; RMSE on DEAM's 1..9 scale):",
+        f"\nSong-level results on {n_test} TEST songs (equal optimiser steps, the same real batches, same split; "
+        "RMSE on DEAM's 1..9 scale):",
         final_table(result),
         "",
         *gan_effect_lines(result.comparison),
@@ -184,5 +198,8 @@ def summary_text(result: DemoResult) -> str:
         + (f", plus {len(result.run_dirs) - 1} more seed(s) of each beside them" if len(result.run_dirs) > 1 else "")
         + f"; figures are the PNGs beside their data ({aug_dir}/gan/, {aug_dir}/synthetic/, {aug_dir}/eval/; "
         f"the comparison: {aug_dir}/eval/compare.md)",
+        "",
+        f"One split of {n_test} TEST songs cannot say whether the GAN helps. For that, run `astgan study`: "
+        "every song tested once (5 folds), three real-data budgets, and a C-Mixup control arm.",
     ]
     return "\n".join(parts)

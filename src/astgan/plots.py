@@ -13,7 +13,7 @@ import numpy as np
 
 from astgan.artifacts import write_atomic
 
-SPLIT_COLORS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
+SPLIT_COLORS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green", "unused": "lightgrey"}
 
 
 def pyplot():

@@ -1,28 +1,97 @@
-"""SpecAugment: masking bands of frequency and stretches of time in training spectrograms."""
+"""Augmentation of training batches: SpecAugment masks and C-Mixup, both batched and seeded.
+
+Both work on whole batches on whatever device the batch lives on, and draw their randomness from
+a ``torch.Generator`` on the CPU that the caller owns. That is what lets two ablation arms see
+exactly the same real items with exactly the same masks (each stream has its own generator), and
+gives the same masks on the CPU and on a GPU.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
 class SpecAugment:
-    """SpecAugment for one (n_mels, frames) spectrogram: one frequency and one time mask.
+    """One frequency mask and one time mask per spectrogram, as in SpecAugment (Park et al., 2019).
 
-    torchaudio's FrequencyMasking and TimeMasking draw a width in [0, max) and a start at random
-    (torch's RNG), and fill the band with 0: the mean in the normalised space. A width of 0
-    disables that mask.
+    Each item gets a width drawn uniformly in [0, max) and a start uniformly where the band fits,
+    and the band is set to 0, the mean of the normalised log-mel space. A width of 0 turns that
+    mask off. ``freq_mask`` and ``time_mask`` are clipped to the spectrogram's own size.
     """
 
     def __init__(self, freq_mask: int, time_mask: int):
-        from torchaudio.transforms import FrequencyMasking, TimeMasking
+        self.freq_mask = max(0, int(freq_mask))
+        self.time_mask = max(0, int(time_mask))
 
-        self.freq_mask = FrequencyMasking(freq_mask) if freq_mask > 0 else None
-        self.time_mask = TimeMasking(time_mask) if time_mask > 0 else None
+    def __call__(self, specs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, n_mels, frames), masked (a new tensor)."""
+        keep = torch.ones_like(specs, dtype=torch.bool)
+        if self.freq_mask > 0:
+            keep &= ~band_mask(len(specs), specs.shape[1], self.freq_mask, generator, specs.device)[:, :, None]
+        if self.time_mask > 0:
+            keep &= ~band_mask(len(specs), specs.shape[2], self.time_mask, generator, specs.device)[:, None, :]
+        return specs * keep
 
-    def __call__(self, spec: torch.Tensor) -> torch.Tensor:
-        """(n_mels, frames) -> (n_mels, frames), masked (a new tensor)."""
-        if self.freq_mask is not None:
-            spec = self.freq_mask(spec)
-        if self.time_mask is not None:
-            spec = self.time_mask(spec)
-        return spec
+
+def band_mask(n: int, size: int, max_width: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """(n, size) bool: one contiguous band per row, width uniform in [0, max_width), start where it fits."""
+    max_width = min(max_width, size)
+    draws = torch.rand(n, 2, generator=generator)  # on the CPU: the same bands on any device
+    width = (draws[:, 0] * max_width).long()
+    start = (draws[:, 1] * (size - width + 1)).long().clamp(max=size - 1)
+    position = torch.arange(size)
+    band = (position[None, :] >= start[:, None]) & (position[None, :] < (start + width)[:, None])
+    return band.to(device)
+
+
+class CMixup:
+    """Label-aware mixup for regression (C-Mixup, Yao et al., 2022): the control arm's extra items.
+
+    Plain mixup blends two random items and their labels; for regression that invents labels for
+    sounds that never carried them. C-Mixup draws the partner of each anchor with probability
+    proportional to exp(-|y_i - y_j|^2 / (2 bandwidth^2)), so items are mixed mostly with items of
+    similar (valence, arousal), then mixes x and y with one lambda ~ Beta(alpha, alpha).
+
+    ``labels``: (N, 2) labels of the items that can be drawn (real TRAIN segments), on -1..1.
+    Partners are drawn among items of other songs when ``song_index`` is given, so a song is not
+    mixed with itself.
+    """
+
+    def __init__(self, labels: np.ndarray, bandwidth: float, alpha: float, song_index: np.ndarray | None = None):
+        labels = torch.as_tensor(np.asarray(labels, dtype=np.float64))
+        distance = torch.cdist(labels, labels).pow(2)
+        weights = torch.exp(-distance / (2.0 * bandwidth**2))
+        if song_index is not None:
+            songs = torch.as_tensor(np.asarray(song_index))
+            weights = weights.masked_fill(songs[:, None] == songs[None, :], 0.0)
+        empty = weights.sum(dim=1) <= 0  # a lone item: fall back to every other item
+        weights[empty] = 1.0
+        self.partner_weights = (weights / weights.sum(dim=1, keepdim=True)).float()  # (N, N)
+        self.alpha = float(alpha)
+
+    def partners(self, anchors: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(partners (n,), lambdas (n,)) on the CPU for (n,) anchor indices."""
+        partners = torch.multinomial(self.partner_weights[anchors], 1, generator=generator).squeeze(1)
+        return partners, beta_sample(self.alpha, len(anchors), generator)
+
+
+def beta_sample(alpha: float, n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n,) float32 draws from Beta(alpha, alpha) that depend only on ``generator``.
+
+    torch's Beta sampler takes no generator, so the draw is X / (X + Y) with X, Y ~ Gamma(alpha)
+    from a numpy generator seeded off ``generator``: reproducible, and cheap for a batch.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    rng = np.random.default_rng(seed)
+    x, y = rng.gamma(alpha, size=n), rng.gamma(alpha, size=n)
+    return torch.from_numpy(x / (x + y)).float()
+
+
+def mix(specs_a: torch.Tensor, labels_a: torch.Tensor, specs_b: torch.Tensor, labels_b: torch.Tensor,
+        lambdas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """lambda * a + (1 - lambda) * b for (n, n_mels, frames) specs and (n, 2) labels; lambdas (n,)."""
+    lam = lambdas.to(specs_a.device)
+    specs = lam[:, None, None] * specs_a + (1.0 - lam[:, None, None]) * specs_b
+    labels = lam[:, None] * labels_a + (1.0 - lam[:, None]) * labels_b
+    return specs, labels

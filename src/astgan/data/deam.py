@@ -158,7 +158,8 @@ def _drop_duplicates(table: pd.DataFrame, sources: list[Path]) -> tuple[pd.DataF
         rows = table[table["song_id"] == song_id]
         if len(rows[list(DIMENSIONS)].drop_duplicates()) > 1:
             keep &= table["song_id"] != song_id
-            dropped.append(DroppedSong(song_id, "duplicate song_id with different labels", ", ".join(map(str, sources))))
+            where = ", ".join(map(str, sources))
+            dropped.append(DroppedSong(song_id, "duplicate song_id with different labels", where))
     return table[keep].reset_index(drop=True), dropped
 
 

@@ -25,11 +25,13 @@ from astgan.data.features import (
     AUDIOSET_STD,
     FeatureCache,
     Normalization,
+    cut_segment,
     extract_features,
     segment_starts,
     train_statistics,
 )
-from astgan.data.labels import labels_of
+from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
+from astgan.data.labels import labels_of, nearest_to_corners
 from astgan.data.splits import SPLITS, assign_splits, check_disjoint
 from astgan.errors import DataError
 
@@ -110,14 +112,14 @@ def _normalization(cfg: Config, train_entries: list[Path], cache: FeatureCache) 
     return norm
 
 
-def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
-    """Load the song table, extract missing features, make or reuse the split, fit normalisation."""
-    run_dir = cfg.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
+def load_songs_with_features(cfg: Config, progress: bool = True) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """The song table (songs whose audio decodes) and each song's cache entry (audio path -> entry).
+
+    Extracts what the cache does not hold yet; songs that cannot be decoded are dropped with a
+    warning naming them.
+    """
     table, report = load_song_table(cfg.data.root, cfg.data.max_songs)
     log.info(report.summary())
-
-    cache = FeatureCache(cfg.features)
     started = time.perf_counter()
     result = extract_features(table["path"].tolist(), cfg.features, progress=progress)
     if result.failed:
@@ -130,9 +132,16 @@ def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
             raise DataError(f"no song under {cfg.data.root} could be decoded")
     log.info(
         f"features: {result.n_cached} cached, {result.n_extracted} extracted in "
-        f"{time.perf_counter() - started:.1f}s (cache: {cache.root})"
+        f"{time.perf_counter() - started:.1f}s (cache: {FeatureCache(cfg.features).root})"
     )
+    return table, result.entries
 
+
+def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
+    """Load the song table, extract missing features, make or reuse the split, fit normalisation."""
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    table, entry_of = load_songs_with_features(cfg, progress)
+    cache = FeatureCache(cfg.features)
     songs_path = cfg.paths.songs
     if songs_path.exists():
         table = _reuse_splits(table, songs_path)
@@ -141,7 +150,7 @@ def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
     check_disjoint(table)
     write_text(songs_path, table[SONG_COLUMNS + ["split"]].to_csv(index=False, float_format="%.6g"))
 
-    entries = [result.entries[p] for p in table["path"]]
+    entries = [entry_of[p] for p in table["path"]]
     train_entries = [e for e, s in zip(entries, table["split"]) if s == "train"]
     normalization = _normalization(cfg, train_entries, cache)
     data = PreparedData(table, entries, normalization, cache)
@@ -152,26 +161,26 @@ def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
 
 def split_summary(data: PreparedData, cfg: Config) -> str:
     """Songs, segments and hours per split, as a small table."""
+    features = cfg.features
     lines = [f"{'split':<6} {'songs':>6} {'segments':>9} {'minutes':>8}"]
-    frames_per_minute = 60_000.0 / cfg.features.frame_shift_ms
+    frames_per_minute = 60_000.0 / features.frame_shift_ms
     for split in SPLITS:
         _, entries = data.subset(split)
+        if split == "unused" and not entries:
+            continue
         frames = [data.cache.open(e).shape[1] for e in entries]
         n_segments = sum(
-            len(segment_starts(f, cfg.features.segment_frames, cfg.features.segment_hop, cfg.features.max_segments_per_song))
+            len(segment_starts(f, features.segment_frames, features.segment_hop, features.max_segments_per_song))
             for f in frames
         )
         lines.append(f"{split:<6} {len(entries):>6} {n_segments:>9} {sum(frames) / frames_per_minute:>8.1f}")
-    lines.append(f"normalisation: {data.normalization.source} (mean {data.normalization.mean:.3f}, std {data.normalization.std:.3f})")
+    norm = data.normalization
+    lines.append(f"normalisation: {norm.source} (mean {norm.mean:.3f}, std {norm.std:.3f})")
     return "\n".join(lines)
 
 
 def write_data_figures(data: PreparedData, cfg: Config) -> list[Path]:
     """The real data at a glance: label distribution by split, and a TRAIN segment per V/A quadrant."""
-    from astgan.data.features import cut_segment
-    from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
-    from astgan.data.labels import nearest_to_corners
-
     labels = labels_of(data.songs)
     paths = [plot_label_distribution(labels, data.songs["split"].to_numpy(), cfg.paths.songs_labels_figure)]
     train, entries = data.subset("train")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from astgan.artifacts import check_config_compatible, require, write_json, write_text
 from astgan.config import Config
@@ -51,6 +52,7 @@ MODEL_INPUT_KEYS = [
 def evaluate(cfg: Config, progress: bool = True) -> dict:
     """Evaluate ``<run>/ast/best.pt`` on the TEST songs; write and return the report (see module doc)."""
     started = time.perf_counter()
+    torch.set_num_threads(cfg.run.threads)  # the same sums, split the same way: the same numbers every time
     paths = cfg.paths
     best = require(paths.best, "train-ast")
     require(paths.songs, "train-ast")  # the split the model was trained on

@@ -74,3 +74,48 @@ def plot_paired_differences(differences: dict[str, np.ndarray], summary: dict, p
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(title, fontsize=10, y=1.03)
     return save_figure(fig, path)
+
+
+STUDY_COLORS = {"real": "tab:blue", "gan": "tab:red", "control": "tab:green", "ridge": "grey"}
+
+
+def plot_study(summary: dict, path: Path, confidence: float) -> Path:
+    """The study at a glance: pooled mean CCC against the real-data budget, one line per arm with its
+    interval band (left), and the paired differences between arms with their intervals (right).
+
+    ``summary``: :func:`astgan.evaluation.study_report.compare_arms`'s result.
+    """
+    from astgan.evaluation.study_report import ARM_NAMES
+
+    plt = pyplot()
+    budgets = sorted(summary, key=float)
+    x = np.array([float(b) * 100 for b in budgets])
+    fig, (curve_ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for arm, color in STUDY_COLORS.items():
+        if any(arm not in summary[b]["arms"] for b in budgets):
+            continue
+        values = [summary[b]["arms"][arm]["mean_ccc"] for b in budgets]
+        style = "--" if arm == "ridge" else "-"
+        curve_ax.plot(x, [v["ccc"] for v in values], style, marker="o", color=color, label=ARM_NAMES[arm])
+        curve_ax.fill_between(x, [v["low"] for v in values], [v["high"] for v in values], color=color, alpha=0.12)
+    curve_ax.set_xlabel("real-data budget (% of each fold's TRAIN songs)")
+    curve_ax.set_ylabel("song-level mean CCC (pooled over folds)")
+    curve_ax.set_title(f"learning curve, {confidence:.0%} bootstrap bands", fontsize=9)
+    curve_ax.set_xticks(x)
+    curve_ax.legend(fontsize=8)
+    compared = summary[budgets[0]]["comparisons"]
+    names = [name for name in ("gan - real", "control - real", "gan - control") if name in compared]
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        values = [summary[b]["comparisons"][name]["mean_ccc"] for b in budgets]
+        centre = np.arange(len(budgets)) + (i - (len(names) - 1) / 2) * width
+        estimate = np.array([v["difference"] for v in values])
+        errors = np.array([[v["difference"] - v["low"] for v in values], [v["high"] - v["difference"] for v in values]])
+        diff_ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+    diff_ax.axhline(0.0, color="k", lw=0.8)
+    diff_ax.set_xticks(np.arange(len(budgets)), [f"{float(b):.0%}" for b in budgets])
+    diff_ax.set_xlabel("real-data budget")
+    diff_ax.set_ylabel("difference in mean CCC")
+    diff_ax.set_title("paired differences over the same songs: shown only where the bar misses 0", fontsize=9)
+    diff_ax.legend(fontsize=8)
+    return save_figure(fig, path)

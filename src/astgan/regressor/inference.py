@@ -1,6 +1,8 @@
-"""Running a trained regressor: load ``ast/best.pt``, predict segments, average them per song.
+"""Running a trained regressor: load it, predict segments, average them per song.
 
 Shared by ``astgan evaluate`` (TEST songs from the cache) and ``astgan predict`` (new audio files).
+A model is read from a run folder, a checkpoint file (``ast/best.pt``) or a folder written by
+``astgan export``; all three give the same :class:`TrainedRegressor`.
 """
 
 from __future__ import annotations
@@ -15,30 +17,44 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from astgan.artifacts import load_checkpoint
 from astgan.config import Config
 from astgan.data.features import Normalization
-from astgan.errors import CheckpointError
+from astgan.errors import CheckpointError, MissingArtifactError
+from astgan.paths import RunPaths
 from astgan.runtime import autocast_dtype, resolve_precision
 
 
 @dataclass
 class TrainedRegressor:
-    """A regressor rebuilt from its checkpoint, with what it needs to read new inputs."""
+    """A regressor rebuilt from its checkpoint or export, with what it needs to read new inputs."""
 
-    model: torch.nn.Module  # ASTRegressor, in eval mode on ``device``
+    model: torch.nn.Module  # ASTRegressor (or LegacyASTRegressor), in eval mode on ``device``
     config: Config  # the config it was trained with
     normalization: Normalization  # applied to log-mels before the model sees them
     epoch: int
-    path: Path
+    path: Path  # the checkpoint file or the export folder
     device: torch.device
 
 
 def load_trained(path: str | Path, device: torch.device) -> TrainedRegressor:
-    """Load ``ast/best.pt`` (weights_only) and move the model to ``device``.
+    """Load a model and move it to ``device``.
 
-    A missing file raises MissingArtifactError naming `astgan train-ast`.
+    ``path``: a checkpoint file (``ast/best.pt``, read with weights_only), a run folder (its
+    ``ast/best.pt``) or an ``astgan export`` folder. A run folder without a model raises
+    MissingArtifactError naming `astgan train-ast`.
     """
+    from astgan.regressor.export import is_export_folder, load_export
     from astgan.regressor.model import regressor_and_config
 
     path = Path(path)
+    if is_export_folder(path):
+        exported = load_export(path)
+        return TrainedRegressor(exported.model.to(device).eval(), exported.config, exported.normalization,
+                                exported.epoch, path, device)
+    if path.is_dir():
+        best = RunPaths(path).best
+        if not best.is_file():
+            raise MissingArtifactError(f"{path} is neither a run folder with a trained model ({best} not found; run "
+                                       "`astgan train-ast` first) nor a folder written by `astgan export`")
+        path = best
     ckpt = load_checkpoint(path, produced_by="train-ast")
     model, config = regressor_and_config(ckpt, str(path))
     try:

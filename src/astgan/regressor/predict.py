@@ -1,14 +1,20 @@
-"""``astgan predict``: valence and arousal of new audio files with a trained run.
+"""``astgan predict``: valence and arousal of audio files, from a handful to a music library.
 
 Every file is decoded at any sample rate and channel count, turned into the same log-mel the model
-was trained on (the run's saved feature settings and normalisation), cut into the training segment
+was trained on (the saved feature settings and normalisation), cut into the training segment
 length (a file shorter than one segment is padded), and each segment is predicted; a file's
 song-level prediction is the mean of its segments, as in ``astgan evaluate``.
 
-The CSV has one row per file (``level`` = song) and, with ``timeline``, one more per segment
-(``level`` = segment)::
+How it scales:
 
-    path, level, start_s, end_s, valence, arousal        (valence and arousal on DEAM's 1..9 scale)
+- decoding and log-mel extraction run in ``workers`` processes while the model runs in this one,
+  on batches that mix segments of several files; at most ``2 * workers`` decoded files wait at
+  any time, so memory does not grow with the library;
+- each file's rows go to the CSV as soon as it is predicted (see :mod:`prediction_csv`), so a
+  killed run keeps its finished files and ``resume`` skips them;
+- under ``accelerate launch -m astgan predict ...`` every process takes its share of the files
+  (balanced by file size), predicts on its own device into its own part, and the main process
+  merges the parts into the CSV.
 
 A file that cannot be decoded is reported and skipped; only when no file at all can be predicted
 is that an error.
@@ -17,68 +23,44 @@ is that an error.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from astgan.artifacts import require, write_text
-from astgan.config import RunConfig
+from astgan.config import FeaturesConfig, RunConfig
 from astgan.data.audio import AUDIO_EXTENSIONS, AudioDecodeError
-from astgan.data.features import audio_log_mel, cut_segment, segment_starts
+from astgan.data.features import Normalization, audio_log_mel, cut_segment, segment_starts
 from astgan.data.labels import to_deam_scale
-from astgan.errors import DataError
+from astgan.errors import AstganError, DataError
 from astgan.paths import RunPaths
 from astgan.regressor.inference import TrainedRegressor, load_trained, predict_segments
+from astgan.regressor.prediction_csv import (
+    CSV_COLUMNS,
+    PredictionWriter,
+    done_paths,
+    existing_parts,
+    merge_parts,
+    part_path,
+    read_rows,
+)
 from astgan.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ["path", "level", "start_s", "end_s", "valence", "arousal"]
+__all__ = ["CSV_COLUMNS", "FilePrediction", "PredictionResult", "find_audio_files", "predict_files",
+           "predict_stream", "segment_file"]
+
+TIMELINE_FILES = 8  # files drawn in the timeline figure
+SUMMARY_FILES = 10  # up to this many files, the summary lists every one
 
 
-@dataclass
-class FilePrediction:
-    """One file's segment predictions. ``segments``: (n, 2) on -1..1; times in seconds, (n,) each."""
-
-    path: Path
-    duration_s: float
-    starts_s: np.ndarray
-    ends_s: np.ndarray
-    segments: np.ndarray
-
-    @property
-    def song(self) -> np.ndarray:
-        """(2,) song-level prediction on -1..1: the mean of the segments."""
-        return self.segments.mean(axis=0)
-
-
-@dataclass
-class PredictionResult:
-    files: list[FilePrediction]
-    failed: dict[str, str] = field(default_factory=dict)  # path -> why it was skipped
-    csv_path: Path | None = None
-    figure_path: Path | None = None
-
-    def table(self, timeline: bool = False) -> pd.DataFrame:
-        """The CSV's rows (see the module doc): per file its song row, then its segment rows."""
-        rows = []
-        for item in self.files:
-            v, a = to_deam_scale(item.song)
-            rows.append([str(item.path), "song", 0.0, item.duration_s, v, a])
-            if timeline:
-                deam = to_deam_scale(item.segments)
-                rows += [[str(item.path), "segment", float(s), float(e), float(sv), float(sa)]
-                         for s, e, (sv, sa) in zip(item.starts_s, item.ends_s, deam)]
-        return pd.DataFrame(rows, columns=CSV_COLUMNS)
-
-    def summary(self, timeline: bool = False) -> str:
-        """The predictions as printed text: one line per file (and per segment with ``timeline``)."""
-        table = self.table(timeline)
-        if not timeline:
-            table = table.drop(columns=["level", "start_s"]).rename(columns={"end_s": "seconds"})
-        return table.to_string(index=False, float_format=lambda x: f"{x:.2f}")
+# --------------------------------------------------------------------------- files
 
 
 def find_audio_files(paths: list[str | Path]) -> list[Path]:
@@ -98,60 +80,359 @@ def find_audio_files(paths: list[str | Path]) -> list[Path]:
     return unique
 
 
-def predict_file(trained: TrainedRegressor, path: Path, batch_size: int = 32) -> FilePrediction:
-    """Decode, extract, segment, normalise and predict one file. Raises AudioDecodeError."""
-    features_cfg = trained.config.features
+def shard_files(files: list[Path], rank: int, world_size: int) -> list[Path]:
+    """Process ``rank``'s share of ``files``: largest first to the least loaded share, by bytes.
+
+    Every process computes the same assignment from the same list, so the shares never overlap
+    and together hold every file. The share keeps the input order.
+    """
+    if world_size <= 1:
+        return list(files)
+    sizes = [f.stat().st_size if f.is_file() else 0 for f in files]
+    loads = [0] * world_size
+    owner = [0] * len(files)
+    for index in sorted(range(len(files)), key=lambda i: (-sizes[i], i)):
+        shard = min(range(world_size), key=lambda s: (loads[s], s))
+        owner[index] = shard
+        loads[shard] += sizes[index]
+    return [f for f, o in zip(files, owner) if o == rank]
+
+
+# --------------------------------------------------------------------------- one file
+
+
+@dataclass
+class SegmentedFile:
+    """One decoded file, ready for the model: normalised segments and their times.
+
+    ``specs``: (n, n_mels, segment_frames) float32; ``starts_s``/``ends_s``: (n,) seconds.
+    ``error`` is set (and the arrays empty) when the file could not be decoded.
+    """
+
+    path: str
+    duration_s: float = 0.0
+    starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ends_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    specs: np.ndarray | None = None
+    error: str | None = None
+
+
+def segment_file(path: str | Path, features_cfg: FeaturesConfig, normalization: Normalization) -> SegmentedFile:
+    """Decode, extract, segment and normalise one file. Raises AudioDecodeError (or OSError)."""
     features, duration = audio_log_mel(path, features_cfg)
     n_frames = features.shape[1]
     length = features_cfg.segment_frames
     starts = segment_starts(n_frames, length, features_cfg.segment_hop, features_cfg.max_segments_per_song)
-    specs = np.stack([trained.normalization.apply(cut_segment(features, int(s), length)) for s in starts])
+    specs = np.stack([normalization.apply(cut_segment(features, int(s), length)) for s in starts]).astype(np.float32)
     # frame i covers [i * shift, i * shift + window] seconds; a padded segment ends with the audio
     shift, window = features_cfg.frame_shift_ms / 1000.0, features_cfg.frame_length_ms / 1000.0
     last_frames = np.minimum(starts + length, n_frames) - 1
-    return FilePrediction(
-        path=path,
+    return SegmentedFile(
+        path=str(path),
         duration_s=round(duration, 2),
         starts_s=np.round(starts * shift, 2),
         ends_s=np.round(np.minimum(last_frames * shift + window, duration), 2),
-        # precision "auto" (bf16 on CUDA, fp32 on the CPU): the run's own setting may name a GPU mode
-        segments=predict_segments(trained, specs.astype(np.float32), batch_size, precision="auto"),
+        specs=specs,
     )
 
 
-def predict_files(run_dir: str | Path, paths: list[str | Path], timeline: bool = False, out: str | Path | None = None,
-                  device: str = "auto", progress: bool = True) -> PredictionResult:
-    """Predict every audio file in ``paths`` with ``<run_dir>/ast/best.pt``; write the CSV.
+def _segment_or_error(path: str, features: dict, normalization: dict) -> SegmentedFile:
+    """:func:`segment_file` for a worker process: plain arguments in, errors returned, never raised."""
+    try:
+        return segment_file(path, FeaturesConfig(**features), Normalization.from_dict(normalization))
+    except (AudioDecodeError, OSError) as err:
+        reason = str(err) if path in str(err) else f"{path}: {err}"  # always name the file
+        return SegmentedFile(path=path, error=reason)
 
-    The CSV goes to ``out`` (default ``<run_dir>/predictions/predict.csv``); with ``timeline`` it
-    also holds per-segment rows and a figure ``<csv stem>_timeline.png`` is written beside it.
-    Raises DataError when no file could be predicted.
+
+def segmented_files(paths: Iterable[str | Path], features_cfg: FeaturesConfig, normalization: Normalization,
+                    workers: int = 0) -> Iterator[SegmentedFile]:
+    """:func:`segment_file` of every path, with errors as ``SegmentedFile.error``.
+
+    ``workers`` = 0 decodes here, in order; otherwise ``workers`` processes decode while the
+    caller runs the model, and files come back as they finish (at most ``2 * workers`` ahead).
+    """
+    args = (asdict(features_cfg), normalization.to_dict())
+    paths = [str(p) for p in paths]
+    if workers <= 0:
+        for path in paths:
+            yield _segment_or_error(path, *args)
+        return
+    from astgan.data.features import _import_extractors, _one_thread, _pool_context
+
+    _import_extractors()  # forked workers inherit the imports instead of paying for them each
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_one_thread) as pool:
+        queue = iter(paths)
+        running = set()
+        try:
+            while True:
+                for path in queue:
+                    running.add(pool.submit(_segment_or_error, path, *args))
+                    if len(running) >= 2 * workers:
+                        break
+                if not running:
+                    return
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        finally:  # the caller stopped early or failed: drop what has not started
+            for future in running:
+                future.cancel()
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class FilePrediction:
+    """One file's segment predictions. ``segments``: (n, 2) on -1..1; times in seconds, (n,) each."""
+
+    path: Path
+    duration_s: float
+    starts_s: np.ndarray
+    ends_s: np.ndarray
+    segments: np.ndarray
+
+    @property
+    def song(self) -> np.ndarray:
+        """(2,) song-level prediction on -1..1: the mean of the segments."""
+        return self.segments.mean(axis=0)
+
+    def rows(self, timeline: bool) -> list[list]:
+        """The CSV rows of this file (CSV_COLUMNS, 1..9): its song row, then (``timeline``) its segments."""
+        v, a = to_deam_scale(self.song)
+        rows = [[str(self.path), "song", 0.0, self.duration_s, v, a]]
+        if timeline:
+            deam = to_deam_scale(self.segments)
+            rows += [[str(self.path), "segment", float(s), float(e), float(sv), float(sa)]
+                     for s, e, (sv, sa) in zip(self.starts_s, self.ends_s, deam)]
+        return rows
+
+
+class _Waiting:
+    """A file whose segments are (partly) still to be predicted."""
+
+    def __init__(self, item: SegmentedFile):
+        self.item = item
+        self.taken = 0  # segments sent to the model
+        self.outputs: list[np.ndarray] = []
+
+    @property
+    def complete(self) -> bool:
+        return sum(len(o) for o in self.outputs) == len(self.item.specs)
+
+
+def predict_stream(trained: TrainedRegressor, files: Iterable[SegmentedFile],
+                   batch_size: int) -> Iterator[FilePrediction | SegmentedFile]:
+    """Predict files as they arrive; batches mix the segments of consecutive files.
+
+    Yields a :class:`FilePrediction` per file once all its segments are predicted (in arrival
+    order), and the :class:`SegmentedFile` itself for a file that could not be decoded.
+    """
+    waiting: list[_Waiting] = []
+
+    def run_batch() -> Iterator[FilePrediction]:
+        chunks, owners, room = [], [], batch_size
+        for entry in waiting:
+            take = min(room, len(entry.item.specs) - entry.taken)
+            if take > 0:
+                chunks.append(entry.item.specs[entry.taken:entry.taken + take])
+                owners.append((entry, take))
+                entry.taken += take
+                room -= take
+            if room == 0:
+                break
+        # precision "auto" (bf16 on CUDA, fp32 on the CPU): the run's own setting may name a GPU mode
+        outputs = predict_segments(trained, np.concatenate(chunks), batch_size, precision="auto")
+        offset = 0
+        for entry, take in owners:
+            entry.outputs.append(outputs[offset:offset + take])
+            offset += take
+        while waiting and waiting[0].complete:
+            done = waiting.pop(0)
+            item = done.item
+            yield FilePrediction(Path(item.path), item.duration_s, item.starts_s, item.ends_s,
+                                 np.concatenate(done.outputs))
+
+    def queued() -> int:
+        return sum(len(e.item.specs) - e.taken for e in waiting)
+
+    for item in files:
+        if item.error is not None:
+            yield item
+            continue
+        waiting.append(_Waiting(item))
+        while queued() >= batch_size:
+            yield from run_batch()
+    while queued() > 0:
+        yield from run_batch()
+
+
+# --------------------------------------------------------------------------- a whole run
+
+
+@dataclass
+class PredictionResult:
+    """What a ``predict_files`` call did. ``songs``: one row per predicted file (see :meth:`song_table`)."""
+
+    songs: list[list] = field(default_factory=list)  # path, duration_s, n_segments, valence, arousal (1..9)
+    failed: dict[str, str] = field(default_factory=dict)  # path -> why it was skipped
+    n_resumed: int = 0  # files already in the CSV, skipped by ``resume``
+    seconds: float = 0.0  # wall time of the prediction loop
+    csv_path: Path | None = None
+    figure_path: Path | None = None
+    n_processes: int = 1
+    timelines: list[FilePrediction] = field(default_factory=list)  # the first few files, for the figure
+
+    def song_table(self) -> pd.DataFrame:
+        """Columns path, duration_s, n_segments, valence, arousal (DEAM's 1..9 scale)."""
+        return pd.DataFrame(self.songs, columns=["path", "duration_s", "n_segments", "valence", "arousal"])
+
+    @property
+    def audio_seconds(self) -> float:
+        return float(sum(row[1] for row in self.songs))
+
+    def throughput(self) -> str:
+        """Files per second and times real time of this run."""
+        n, seconds = len(self.songs), max(self.seconds, 1e-9)
+        return (f"{n} file(s), {self.audio_seconds / 60:.1f} min of audio in {self.seconds:.1f} s: "
+                f"{n / seconds:.2f} files/s, {self.audio_seconds / seconds:.0f}x real time")
+
+    def summary(self) -> str:
+        """A few lines for the terminal: every file when there are few, else the distribution."""
+        table = self.song_table()
+        if table.empty:
+            return "no new file predicted"
+        if len(table) <= SUMMARY_FILES:
+            shown = table.drop(columns=["n_segments"]).rename(columns={"duration_s": "seconds"})
+            return shown.to_string(index=False, float_format=lambda x: f"{x:.2f}")
+        stats = table[["valence", "arousal"]].describe().T[["mean", "std", "min", "50%", "max"]]
+        stats = stats.rename(columns={"50%": "median"})
+        lines = [f"song level (1..9) over {len(table)} files:",
+                 stats.to_string(float_format=lambda x: f"{x:.2f}")]
+        for dim in ("valence", "arousal"):
+            low, high = table.loc[table[dim].idxmin()], table.loc[table[dim].idxmax()]
+            lines.append(f"{dim}: lowest {low[dim]:.2f} {Path(low['path']).name}, "
+                         f"highest {high[dim]:.2f} {Path(high['path']).name}")
+        return "\n".join(lines)
+
+
+def process_layout() -> tuple[int, int]:
+    """(rank, world size) from the environment that ``accelerate launch`` (or torchrun) sets; (0, 1) alone."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def default_csv(model_path: Path) -> Path:
+    """Where the CSV goes without ``out``: the run folder's predictions/, else ./predictions.csv."""
+    from astgan.regressor.export import is_export_folder
+
+    if model_path.is_dir() and not is_export_folder(model_path):
+        return RunPaths(model_path).predict_csv
+    if model_path.is_file() and model_path.parent.name == "ast":  # <run>/ast/best.pt
+        return RunPaths(model_path.parent.parent).predict_csv
+    return Path("predictions.csv")
+
+
+def predict_files(model_path: str | Path, paths: list[str | Path], timeline: bool = False,
+                  out: str | Path | None = None, device: str = "auto", progress: bool = True,
+                  resume: bool = False, workers: int = 0, batch_size: int | None = None) -> PredictionResult:
+    """Predict every audio file in ``paths``; write the CSV (see :mod:`prediction_csv`).
+
+    ``model_path``: a run folder, its ``ast/best.pt``, or an ``astgan export`` folder. The CSV goes
+    to ``out`` (default: ``<run>/predictions/predict.csv``, or ``./predictions.csv`` for an
+    export); with ``timeline`` it also holds per-segment rows and a figure
+    ``<csv stem>_timeline.png`` is written beside it. ``resume`` skips files already in the CSV.
+    ``workers``: decoding processes (0: decode in this process). ``batch_size``: segments per
+    model call (default: twice the training batch). Raises DataError when nothing could be predicted.
     """
     from tqdm import tqdm
 
     RunConfig(device=device).check()  # a clear message for a device name torch would not know
-    run_dir = Path(run_dir)
-    run_paths = RunPaths(run_dir)
-    best = require(run_paths.best, "train-ast")
+    started = time.perf_counter()
+    model_path = Path(model_path)
+    rank, world_size = process_layout()
+    state = _distributed_state(device, world_size) if world_size > 1 else None
     files = find_audio_files(paths)
-    trained = load_trained(best, resolve_device(device))
-    result = PredictionResult(files=[])
-    for path in tqdm(files, desc="predict", unit="file", disable=not progress):
-        try:
-            result.files.append(predict_file(trained, path, trained.config.ast.batch_size))
-        except (AudioDecodeError, OSError) as err:
-            reason = str(err) if str(path) in str(err) else f"{path}: {err}"  # always name the file
-            result.failed[str(path)] = reason
-            log.warning(f"skipped {reason}")
-    if not result.files:
-        raise DataError(f"none of the {len(files)} file(s) could be decoded: "
-                        + "; ".join(list(result.failed.values())[:3]))
+    torch_device = state.device if state is not None and device == "auto" else resolve_device(device)
+    trained = load_trained(model_path, torch_device)
+    csv_path = Path(out) if out is not None else default_csv(model_path)
+    target = part_path(csv_path, rank, world_size) if world_size > 1 else csv_path
+    if world_size == 1 and not resume:
+        for stale in existing_parts(csv_path):  # an earlier multi-process run's leftovers
+            stale.unlink()
 
-    result.csv_path = Path(out) if out is not None else run_paths.predict_csv
-    write_text(result.csv_path, result.table(timeline).to_csv(index=False, float_format="%.3f"))
-    if timeline:
+    done: set[str] = set()
+    if resume:
+        for source in [csv_path, *existing_parts(csv_path)]:
+            done |= done_paths(read_rows(source))
+    mine = shard_files(files, rank, world_size)
+    todo = [f for f in mine if str(f) not in done]
+    result = PredictionResult(n_resumed=len(mine) - len(todo), csv_path=csv_path, n_processes=world_size)
+    if result.n_resumed:
+        log.info(f"--resume: {result.n_resumed} of {len(mine)} file(s) already in {csv_path}, skipped")
+    batch_size = batch_size or 2 * trained.config.ast.batch_size
+    bar = tqdm(total=len(todo), desc="predict" if world_size == 1 else f"predict [{rank}/{world_size}]",
+               unit="file", disable=not progress or not todo)
+    stream = predict_stream(trained, segmented_files(todo, trained.config.features, trained.normalization, workers),
+                            batch_size)
+    with PredictionWriter(target, resume=resume) as writer:
+        for item in stream:
+            if isinstance(item, SegmentedFile):  # could not be decoded
+                result.failed[item.path] = item.error
+                log.warning(f"skipped {item.error}")
+            else:
+                writer.append(item.rows(timeline))
+                v, a = to_deam_scale(item.song)
+                result.songs.append([str(item.path), item.duration_s, len(item.segments), float(v), float(a)])
+                if timeline and len(result.timelines) < TIMELINE_FILES:
+                    result.timelines.append(item)
+            bar.update(1)
+            bar.set_postfix(audio=f"{result.audio_seconds / 60:.0f} min", refresh=False)
+    bar.close()
+    result.seconds = time.perf_counter() - started
+
+    if state is not None:
+        state.wait_for_everyone()  # every part is complete
+        if state.is_main_process:
+            ours = [part_path(csv_path, r, world_size) for r in range(world_size)]
+            stale = [p for p in existing_parts(csv_path) if p not in ours]  # another process count's leftovers
+            if not resume:
+                for part in stale:
+                    part.unlink()
+            merged = merge_parts(csv_path, ours + (stale if resume else []), keep_csv=resume)
+            result.songs = _song_rows(merged)  # the whole job, for the summary
+            result.seconds = time.perf_counter() - started
+        state.wait_for_everyone()
+    elif resume and existing_parts(csv_path):  # finish what an interrupted multi-process run left
+        merge_parts(csv_path, existing_parts(csv_path), keep_csv=True)
+
+    if not result.songs and not result.n_resumed and result.failed:
+        raise DataError(f"none of the {len(todo)} file(s) could be decoded: "
+                        + "; ".join(list(result.failed.values())[:3]))
+    if timeline and result.timelines and rank == 0:
         from astgan.regressor.figures import plot_timelines
 
-        series = [(item.path.name, (item.starts_s + item.ends_s) / 2.0, item.segments) for item in result.files]
-        result.figure_path = plot_timelines(series, result.csv_path.with_name(f"{result.csv_path.stem}_timeline.png"))
+        series = [(item.path.name, (item.starts_s + item.ends_s) / 2.0, item.segments) for item in result.timelines]
+        result.figure_path = plot_timelines(series, csv_path.with_name(f"{csv_path.stem}_timeline.png"))
     return result
+
+
+def _song_rows(table: pd.DataFrame) -> list[list]:
+    """PredictionResult.songs rows from a CSV table (n_segments counted from its segment rows, if any)."""
+    songs = table[table["level"] == "song"]
+    counts = table[table["level"] == "segment"].groupby("path").size()
+    return [[row.path, float(row.end_s), int(counts.get(row.path, 0)), float(row.valence), float(row.arousal)]
+            for row in songs.itertuples()]
+
+
+def _distributed_state(device: str, world_size: int):
+    """accelerate's process state under ``accelerate launch`` (or torchrun): a device per process, a barrier."""
+    import torch
+    from accelerate import PartialState
+
+    # without CUDA, accelerate joins the processes only when told that they run on the CPU
+    state = PartialState(cpu=device == "cpu" or not torch.cuda.is_available())
+    if state.num_processes != world_size:
+        raise AstganError(f"WORLD_SIZE={world_size} but accelerate joined {state.num_processes} process(es); start "
+                          "them with `accelerate launch --multi_gpu --num_processes N -m astgan predict ...`")
+    return state

@@ -1,13 +1,14 @@
-"""The train-ast stage: the AST regressor on real TRAIN (+ synthetic) segments, early stopping on VAL songs.
+"""The train-ast stage: the AST regressor on real TRAIN segments (+ extra items), early stopping on VAL songs.
 
-``train_ast(cfg)`` reads the prepared real data and (when ``ast.synthetic_ratio > 0``) the run's
-synthetic set, trains with accelerate (CPU, one GPU, or several under ``accelerate launch``, mixed
+``train_ast(cfg)`` reads the prepared real data and, when ``ast.synthetic_ratio > 0``, the extra
+items it adds on top of every real batch (the run's synthetic set, or C-Mixup blends of real
+segments); trains with accelerate (CPU, one GPU, or several under ``accelerate launch``, mixed
 precision on CUDA), and writes ``ast/best.pt``, ``ast/last.pt`` (for ``--resume``),
 ``ast/history.csv`` and ``ast/curves.png``.
 
-The GAN ablation is honest by construction: an epoch is ``ceil(n_real / batch_size)`` optimiser
-steps whatever the synthetic ratio, drawn from the mixed pool (see :class:`EpochSampler`), so a
-real-only and an augmented run with the same ``ast.epochs`` take the same number of steps.
+Ablations are honest by construction (see :mod:`astgan.data.batches`): an epoch is
+``ceil(n_real / batch_size)`` optimiser steps whatever the extra items, and the real part of
+every step is the same in every arm, so arms differ only in what is added on top.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +25,11 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from astgan.artifacts import check_config_compatible, load_checkpoint, save_checkpoint, write_text
 from astgan.config import AstConfig, Config
-from astgan.data.augment import SpecAugment
-from astgan.data.datasets import AugmentedSpectrogramDataset, EpochSampler, SegmentDataset
+from astgan.data.augment import CMixup, SpecAugment
+from astgan.data.batches import ExtraItems, SegmentBank, TrainingBatches
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import read_synthetic
 from astgan.errors import AstganError, DataError, MissingArtifactError
@@ -44,6 +45,7 @@ HISTORY_COLUMNS = [
     "epoch", "step", "train_loss", "val_loss", "val_valence_ccc", "val_arousal_ccc",
     "val_valence_rmse", "val_arousal_rmse", "val_mean_ccc", "lr", "seconds", "data_wait",
 ]
+FINITE_CHECK_EVERY = 50  # steps between checks that the loss is finite (each check waits for the device)
 
 # --------------------------------------------------------------------------- data
 
@@ -53,58 +55,71 @@ def load_synthetic(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     return read_synthetic(
         cfg.paths.synthetic, cfg.features.n_mels, cfg.features.segment_frames,
         missing_hint=f" (ast.synthetic_ratio={cfg.ast.synthetic_ratio} asks for synthetic data), or train on "
-        "real data only with --set ast.synthetic_ratio=0",
+        "real data only with --set ast.synthetic_ratio=0 (or on C-Mixup items: --set ast.synthetic_source=cmixup)",
     )
 
 
-def make_datasets(cfg: Config, data: PreparedData) -> tuple[AugmentedSpectrogramDataset, SegmentDataset]:
-    """The training pool (real TRAIN + synthetic, SpecAugment) and the real VAL segments (untouched)."""
-    real = data.segments("train")
-    if len(real) == 0:
+@dataclass
+class TrainingData:
+    """What the regressor trains and validates on: the step batches and the VAL segments."""
+
+    batches: TrainingBatches
+    val: SegmentBank
+    val_song_ids: np.ndarray  # (N_val_segments,) the song of each VAL segment
+
+    def describe(self, cfg: Config) -> str:
+        batches = self.batches
+        extra = (f" + {batches.n_extra(cfg.ast.batch_size)} {cfg.ast.synthetic_source} items on top of each batch "
+                 f"of {cfg.ast.batch_size}" if batches.extras is not None else "")
+        where = "in memory" if batches.real.resident else "read from the cache"
+        return (f"training: {len(batches.real)} real TRAIN segments ({where}){extra}; {batches.global_steps} "
+                f"steps per epoch, set by the real segments; validation: {len(self.val)} real segments of "
+                f"{len(set(self.val_song_ids))} songs")
+
+
+def make_training_data(cfg: Config, data: PreparedData, device: torch.device, rank: int = 0,
+                       world: int = 1) -> TrainingData:
+    """The real TRAIN bank with its extra items (synthetic or C-Mixup) and the real VAL segments."""
+    real_segments = data.segments("train")
+    if len(real_segments) == 0:
         raise DataError("no TRAIN segments: the split left no training songs")
-    specs = labels = None
-    if cfg.ast.synthetic_ratio > 0:
-        specs, labels = load_synthetic(cfg)
-    # AST's default widths suit 128 x 1024 segments: never wider than the segment itself
-    augment = SpecAugment(min(cfg.ast.freq_mask, cfg.features.n_mels), min(cfg.ast.time_mask, cfg.features.segment_frames))
-    pool = AugmentedSpectrogramDataset(real, specs, labels, cfg.ast.synthetic_ratio, augment, seed=cfg.run.seed)
-    val = data.segments("val")
-    if len(val) == 0:
+    val_segments = data.segments("val")
+    if len(val_segments) == 0:
         raise DataError("no VAL segments: early stopping needs validation songs (raise split.val)")
-    if specs is not None and len(specs) < pool.n_synthetic:
-        log.warning(f"synthetic.npz holds {len(specs)} segments but ast.synthetic_ratio={cfg.ast.synthetic_ratio} asks "
-                    f"for {pool.n_synthetic}: each is used about {pool.n_synthetic / len(specs):.1f} times per pool")
-    return pool, val
+    real = SegmentBank(real_segments, device)
+    extras = make_extra_items(cfg, real, device) if cfg.ast.synthetic_ratio > 0 else None
+    augment = SpecAugment(cfg.ast.freq_mask, cfg.ast.time_mask)
+    batches = TrainingBatches(real, cfg.ast.batch_size, cfg.run.seed, augment, extras, cfg.ast.synthetic_ratio,
+                              rank=rank, world=world)
+    return TrainingData(batches, SegmentBank(val_segments, device), val_segments.song_ids)
 
 
-def make_loaders(cfg: Config, pool: AugmentedSpectrogramDataset, val: SegmentDataset,
-                 device: torch.device) -> tuple[DataLoader, DataLoader, EpochSampler]:
-    """Loaders and the epoch sampler: ``n_real`` draws from the pool per epoch, whatever its size."""
-    sampler = EpochSampler(len(pool), pool.n_real, seed=cfg.run.seed)
-    common = {"num_workers": cfg.run.num_workers, "pin_memory": device.type == "cuda",
-              "persistent_workers": cfg.run.num_workers > 0}
-    train_loader = DataLoader(pool, batch_size=cfg.ast.batch_size, sampler=sampler, **common)
-    val_loader = DataLoader(val, batch_size=cfg.ast.batch_size * 2, shuffle=False, **common)
-    return train_loader, val_loader, sampler
-
-
-def steps_per_epoch(n_real: int, batch_size: int) -> int:
-    """Optimiser steps in one epoch: set by the real TRAIN segments alone."""
-    return math.ceil(n_real / batch_size)
+def make_extra_items(cfg: Config, real: SegmentBank, device: torch.device) -> ExtraItems:
+    """The items added on top of each real batch: the run's synthetic set, or C-Mixup blends of ``real``."""
+    if cfg.ast.synthetic_source == "cmixup":
+        cmixup = CMixup(real.labels.cpu().numpy(), cfg.ast.mixup_bandwidth, cfg.ast.mixup_alpha, real.song_index)
+        return ExtraItems("cmixup", real, cmixup)
+    specs, labels = load_synthetic(cfg)
+    return ExtraItems("synthetic", SegmentBank((specs, labels), device))
 
 
 # --------------------------------------------------------------------------- optimisation
 
 
 def make_optimizer(model: nn.Module, cfg: AstConfig) -> torch.optim.AdamW:
-    """AdamW; biases, norms, position embeddings and tokens are not decayed (only weight matrices)."""
+    """AdamW; biases, norms, position embeddings and tokens are not decayed (only weight matrices).
+
+    On CUDA the fused kernel updates every parameter in one launch (the model must already be on
+    the device).
+    """
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         (decay if param.dim() >= 2 and "embeddings.position" not in name else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr)
+    fused = all(p.is_cuda for p in decay + no_decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused or None)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float):
@@ -113,6 +128,42 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fr
 
     warmup = int(math.ceil(warmup_fraction * total_steps))
     return get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
+
+
+MAX_PATCHES_PER_STEP = 80_000  # auto CUDA batch: patches (tokens) per step it grows up to
+MAX_BATCH_GROWTH = 8
+
+
+def device_batch(cfg: Config, device: torch.device) -> Config:
+    """``cfg`` with the batch size and learning rate of the device it trains on.
+
+    On the CPU nothing changes. On CUDA the batch is ``ast.cuda_batch_size`` or, when that is
+    null, ``ast.batch_size`` doubled while a step stays under ``MAX_PATCHES_PER_STEP`` patches
+    (at most ``MAX_BATCH_GROWTH`` times); the learning rate is scaled by sqrt(new / old batch).
+    """
+    if device.type != "cuda":
+        return cfg
+    ast = cfg.ast
+    batch = ast.cuda_batch_size
+    if batch is None:
+        patches = _patches_per_segment(cfg)
+        batch = ast.batch_size
+        while batch * 2 * patches <= MAX_PATCHES_PER_STEP and batch * 2 <= ast.batch_size * MAX_BATCH_GROWTH:
+            batch *= 2
+    if batch == ast.batch_size:
+        return cfg
+    lr = ast.lr * math.sqrt(batch / ast.batch_size)
+    log.info(f"on {device}: {batch} segments per step (ast.batch_size={ast.batch_size} is the CPU's), "
+             f"learning rate {ast.lr:g} -> {lr:.3g} (square-root scaling)")
+    return cfg.with_overrides(f"ast.batch_size={batch}", f"ast.lr={lr!r}")
+
+
+def _patches_per_segment(cfg: Config) -> int:
+    """Patch tokens the AST makes of one segment (as ``ASTEmbeddings.get_shape`` counts them)."""
+    ast, features = cfg.ast, cfg.features
+    freq = (features.n_mels - ast.patch_size) // ast.frequency_stride + 1
+    time = (features.segment_frames - ast.patch_size) // ast.time_stride + 1
+    return freq * time
 
 
 def make_accelerator(cfg: Config):
@@ -125,7 +176,32 @@ def make_accelerator(cfg: Config):
     if device.type == "cuda" and device.index is not None and single_process:
         torch.cuda.set_device(device.index)
     mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+    release_other_accelerate_state(device, mixed, single_process)
     return Accelerator(cpu=device.type == "cpu", mixed_precision=mixed)
+
+
+def release_other_accelerate_state(device: torch.device, mixed_precision: str, single_process: bool) -> None:
+    """Forget accelerate's process-wide state when it was set up for another device or precision.
+
+    accelerate keeps one state per process and refuses a second ``Accelerator`` with other
+    settings, so in a notebook (or a test session) a CUDA run followed by a CPU run, or a bf16 run
+    followed by fp32, would fail. Stages own their settings, so the stale state is dropped
+    (accelerate has no public call for this; ``_reset_state`` is what its own tests use). Under
+    ``accelerate launch`` the launcher's process state is kept: only the precision is reset.
+    """
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+
+    state = AcceleratorState._shared_state
+    if not state:
+        return
+    same_device = getattr(state.get("device"), "type", None) == device.type
+    if same_device and state.get("_mixed_precision") == mixed_precision:
+        return
+    AcceleratorState._reset_state(reset_partial_state=single_process and not same_device)
+    GradientState._reset_state()
+    if not single_process and not same_device:
+        log.warning(f"accelerate was set up for {PartialState().device}; run.device={device} is ignored under "
+                    "accelerate launch")
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -152,6 +228,7 @@ class AstTrainer:
     def __init__(self, cfg: Config, model: nn.Module, steps_per_epoch: int, accelerator):
         self.cfg = cfg
         self.accelerator = accelerator
+        model = model.to(accelerator.device)  # before the optimiser: a fused one needs its parameters there
         optimizer = make_optimizer(model, cfg.ast)
         scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.ast.epochs, cfg.ast.warmup_fraction)
         self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
@@ -166,55 +243,63 @@ class AstTrainer:
     def steps_done(self) -> int:
         return self.history[-1]["step"] if self.history else 0
 
-    def train_epoch(self, loader, progress: bool = True, desc: str = "train") -> EpochResult:
-        """One pass of ``loader``: forward, loss, backward, clip, step. Batches: (B, n_mels, frames), (B, 2)."""
+    def train_epoch(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], n_steps: int,
+                    progress: bool = True, desc: str = "train") -> EpochResult:
+        """One pass over ``batches`` of ((B, n_mels, frames), (B, 2)) on the device: forward, loss,
+        backward, clip, step.
+
+        The loss stays on the device (summed there, read once at the end) and its finiteness is
+        checked every ``FINITE_CHECK_EVERY`` steps, so the host never waits for the GPU mid-epoch.
+        """
         from tqdm import tqdm
 
         ast, accelerator = self.cfg.ast, self.accelerator
         self.model.train()
-        total, count, steps, waited = 0.0, 0, 0, 0.0
+        total = torch.zeros((), device=accelerator.device)
+        count, steps, waited = 0, 0, 0.0
         started = tick = time.perf_counter()
-        bar = tqdm(total=len(loader), desc=desc, unit="step", leave=False,
+        bar = tqdm(total=n_steps, desc=desc, unit="step", leave=False, mininterval=0.5,
                    disable=not progress or not accelerator.is_local_main_process)
-        for specs, labels in loader:
+        for specs, labels in batches:
             waited += time.perf_counter() - tick
             loss = regression_loss(self.model(specs), labels, ast.loss)
-            if not torch.isfinite(loss):
-                raise AstganError(f"training diverged (loss {loss.item()}) at step {steps + 1} of the epoch; "
-                                  "lower ast.lr or raise ast.warmup_fraction")
             self.optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(self.model.parameters(), ast.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            total += loss.item() * len(specs)
+            total += loss.detach() * len(specs)
             count += len(specs)
             steps += 1
+            if steps % FINITE_CHECK_EVERY == 0:
+                self._check_finite(total, steps)
             bar.update(1)
-            bar.set_postfix(loss=f"{total / count:.4f}")
             tick = time.perf_counter()
         bar.close()
-        total, count = accelerator.reduce(torch.tensor([total, float(count)], device=accelerator.device), "sum").tolist()
+        self._check_finite(total, steps)
+        total = accelerator.reduce(torch.stack([total, torch.tensor(float(count), device=total.device)]), "sum")
         seconds = time.perf_counter() - started
-        return EpochResult(total / max(count, 1.0), steps, seconds, waited / max(seconds, 1e-9))
+        return EpochResult(float(total[0] / total[1].clamp(min=1.0)), steps, seconds, waited / max(seconds, 1e-9))
+
+    @staticmethod
+    def _check_finite(total: torch.Tensor, steps: int) -> None:
+        if not torch.isfinite(total):
+            raise AstganError(f"training diverged (the loss is not finite by step {steps} of the epoch); "
+                              "lower ast.lr or raise ast.warmup_fraction")
 
     @torch.no_grad()
-    def predict(self, loader) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 2) predictions (clamped to the label range) and (N, 2) labels of every segment of ``loader``."""
+    def predict(self, bank: SegmentBank, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 2) predictions (clamped to the label range) and (N, 2) labels of every segment of ``bank``."""
         self.model.eval()
-        preds, labels = [], []
-        for specs, target in loader:
-            pred, target = self.accelerator.gather_for_metrics((to_label_range(self.model(specs).float()), target))
-            preds.append(pred.detach().cpu())
-            labels.append(target.detach().cpu())
-        return torch.cat(preds).numpy(), torch.cat(labels).numpy()
+        preds = [to_label_range(self.model(specs).float()) for specs, _ in bank.batches(batch_size)]
+        return torch.cat(preds).cpu().numpy(), bank.labels.cpu().numpy()
 
-    def validate(self, loader, song_ids: np.ndarray) -> dict:
+    def validate(self, bank: SegmentBank, song_ids: np.ndarray) -> dict:
         """Validation metrics: segment-level loss, song-level CCC and RMSE (1..9 scale) per dimension.
 
-        ``song_ids``: (N_segments,) the song of each segment of ``loader`` (same order).
+        ``song_ids``: (N_segments,) the song of each segment of ``bank`` (same order).
         """
-        preds, labels = self.predict(loader)
+        preds, labels = self.predict(bank, 4 * self.cfg.ast.batch_size)
         loss = regression_loss(torch.from_numpy(preds), torch.from_numpy(labels), self.cfg.ast.loss).item()
         report = regression_report(song_means(preds, song_ids), song_means(labels, song_ids))
         return {
@@ -281,6 +366,7 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
     """
     started = time.perf_counter()
     paths = cfg.paths
+    cfg = device_batch(cfg, resolve_device(cfg.run.device))
     last = _load_resume_checkpoint(cfg) if resume else None
     seed_everything(cfg.run.seed, cfg.run.threads)
     accelerator = make_accelerator(cfg)
@@ -290,23 +376,17 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
     model = regressor_from_checkpoint(last, "last.pt") if last else build_regressor(cfg)
     with accelerator.main_process_first():  # one process extracts features, the others reuse the cache
         data = prepare_data(cfg, progress=progress and accelerator.is_local_main_process)
-    pool, val = make_datasets(cfg, data)
-    train_loader, val_loader, sampler = make_loaders(cfg, pool, val, accelerator.device)
-    n_steps = steps_per_epoch(pool.n_real, cfg.ast.batch_size)
-    log.info(f"training pool: {pool.n_real} real + {pool.n_synthetic} synthetic segments "
-             f"(ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}); {n_steps} steps per epoch, set by the real "
-             f"segments; validation: {len(val)} real segments of {val.songs.shape[0]} songs")
+    training = make_training_data(cfg, data, accelerator.device, accelerator.process_index, accelerator.num_processes)
+    log.info(training.describe(cfg))
 
-    trainer = AstTrainer(cfg, model, n_steps, accelerator)
-    train_loader, val_loader = accelerator.prepare(train_loader, val_loader)
+    trainer = AstTrainer(cfg, model, training.batches.global_steps, accelerator)
     if last:
         trainer.load_state_dict(last)
         set_rng_state(last["rng"])
         log.info(f"resuming {paths.ast_last} after epoch {last['epoch']} (best mean CCC "
                  f"{trainer.stopper.best:.3f} at epoch {trainer.stopper.best_epoch})")
 
-    normalization = data.normalization.to_dict()
-    _fit(trainer, train_loader, val_loader, sampler, val.song_ids, normalization, progress)
+    _fit(trainer, training, data.normalization.to_dict(), progress)
     if accelerator.is_main_process:
         from astgan.regressor.figures import plot_training_curves
 
@@ -320,8 +400,7 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
                              time.perf_counter() - started)
 
 
-def _fit(trainer: AstTrainer, train_loader, val_loader, sampler: EpochSampler, val_song_ids: np.ndarray,
-         normalization: dict, progress: bool = True) -> None:
+def _fit(trainer: AstTrainer, training: TrainingData, normalization: dict, progress: bool = True) -> None:
     """Epochs after the last one in the trainer's history up to ``ast.epochs``, or until early stopping.
 
     After every epoch: ``best.pt`` when validation mean CCC improved, ``last.pt`` and
@@ -336,9 +415,10 @@ def _fit(trainer: AstTrainer, train_loader, val_loader, sampler: EpochSampler, v
         log.info(f"nothing to do: training already ran {first - 1} epochs (raise ast.epochs to go on)")
         return
     for epoch in range(first, cfg.ast.epochs + 1):
-        sampler.set_epoch(epoch)
-        result = trainer.train_epoch(train_loader, progress, desc=f"ast epoch {epoch}/{cfg.ast.epochs}")
-        metrics = trainer.validate(val_loader, val_song_ids)
+        batches = training.batches
+        result = trainer.train_epoch(batches.epoch(epoch), len(batches), progress,
+                                     desc=f"ast epoch {epoch}/{cfg.ast.epochs}")
+        metrics = trainer.validate(training.val, training.val_song_ids)
         improved = trainer.record(epoch, result, metrics)
         if accelerator.is_main_process:
             model = trainer.unwrapped_model()
@@ -367,7 +447,8 @@ RESUME_KEYS = [
     "data.root", "data.max_songs", "features.n_mels", "features.segment_frames", "features.segment_hop",
     "features.max_segments_per_song", "split.seed", "ast.pretrained", "ast.hidden_size", "ast.num_layers",
     "ast.num_heads", "ast.intermediate_size", "ast.patch_size", "ast.frequency_stride", "ast.time_stride",
-    "ast.batch_size", "ast.lr", "ast.loss", "ast.synthetic_ratio", "run.seed",
+    "ast.batch_size", "ast.lr", "ast.loss", "ast.synthetic_ratio", "ast.synthetic_source", "ast.mixup_alpha",
+    "ast.mixup_bandwidth", "run.seed",
 ]
 
 

@@ -1,0 +1,213 @@
+"""The study's statistics and report: per-cell metrics, pooled paired bootstraps, verdicts, the figure.
+
+Inputs are the units' results (song-level predictions of each fold's TEST songs). Outputs:
+
+- ``predictions.csv``: fold, budget, arm, song_id, true and predicted valence and arousal (1..9);
+  every song once per budget and arm (each song is a TEST song in exactly one fold);
+- ``study.csv``: one row per fold x budget x arm, song-level CCC, r, R², RMSE computed from
+  ``predictions.csv`` itself (so the two always agree), the best epoch, steps and seconds;
+- ``study.json``: per budget, each arm's CCC over all songs pooled over folds with a bootstrap
+  interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
+  control (and real vs the ridge baseline), for valence, arousal and their mean;
+- ``study.md`` (the table and one verdict line per budget) and ``study.png``.
+
+An effect is called "shown" only when its interval excludes zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from astgan.artifacts import write_json, write_text
+from astgan.config import Config
+from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
+from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.metrics import regression_report
+from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+
+ARM_ORDER = ("real", "gan", "control", "ridge")
+ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}
+COMPARISONS = (("gan", "real"), ("control", "real"), ("gan", "control"), ("real", "ridge"))
+PREDICTION_COLUMNS = ["fold", "budget", "arm", "song_id",
+                      "valence_true", "arousal_true", "valence_pred", "arousal_pred"]
+METRIC_KEYS = ("ccc", "pearson", "r2", "rmse")
+
+
+@dataclass
+class StudyOutputs:
+    summary: dict
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def study_predictions(results: dict) -> pd.DataFrame:
+    """``predictions.csv``: one row per fold, budget, arm and TEST song, labels on DEAM's 1..9 scale.
+
+    ``results``: unit -> the unit's result dict (units of kind gan-model carry no predictions).
+    Values are rounded to 4 decimals, and every later number is computed from the rounded table.
+    """
+    rows = []
+    for unit, result in results.items():
+        if unit.kind not in ARM_ORDER:
+            continue
+        true, pred = to_deam_scale(np.asarray(result["true"])), to_deam_scale(np.asarray(result["pred"]))
+        for song_id, t, p in zip(result["song_ids"], true, pred):
+            rows.append([unit.cell.fold + 1, unit.cell.budget, unit.kind, str(song_id), *t, *p])
+    table = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+    for column in PREDICTION_COLUMNS[4:]:
+        table[column] = table[column].round(4)
+    table["arm"] = pd.Categorical(table["arm"], ARM_ORDER, ordered=True)  # sorts real, gan, control, ridge
+    table = table.sort_values(["budget", "fold", "arm", "song_id"]).reset_index(drop=True)
+    return table.assign(arm=table["arm"].astype(str))
+
+
+def unit_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(true, pred), each (N, 2) on -1..1, of a slice of ``predictions.csv``."""
+    return (to_unit_scale(frame[["valence_true", "arousal_true"]].to_numpy()),
+            to_unit_scale(frame[["valence_pred", "arousal_pred"]].to_numpy()))
+
+
+def study_table(predictions: pd.DataFrame, results: dict) -> pd.DataFrame:
+    """``study.csv``: metrics of every fold x budget x arm, from ``predictions``, plus training facts."""
+    facts = {(u.cell.fold + 1, u.cell.budget, u.kind): r for u, r in results.items() if u.kind in ARM_ORDER}
+    rows = []
+    for (fold, budget, arm), frame in predictions.groupby(["fold", "budget", "arm"], sort=False):  # file order
+        true, pred = unit_arrays(frame)
+        report = regression_report(pred, true)
+        fact = facts[(fold, budget, arm)]
+        row = {"fold": fold, "budget": budget, "arm": arm, "n_train_songs": fact["n_train_songs"],
+               "n_test_songs": len(frame)}
+        for dim in DIMENSIONS:
+            row.update({f"{dim}_{key}": report[dim][key] for key in METRIC_KEYS})
+        row["mean_ccc"] = report["mean_ccc"]
+        row.update(best_epoch=fact.get("best_epoch"), steps=fact.get("steps"), seconds=round(fact["seconds"], 1))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed: int) -> dict:
+    """Per budget: each arm's pooled CCC with its interval, and paired bootstraps between arms.
+
+    Pooled means over all songs of all folds (each song predicted by the model of the fold that
+    held it out); pairs are aligned by song id. Returns
+    ``{budget: {"n_songs", "arms": {arm: {dim: {"ccc", "low", "high"}}}, "comparisons": {...}}}``
+    with budgets as strings ("0.25"), comparisons named "gan - real" etc.
+    """
+    boot = dict(n_boot=n_boot, confidence=confidence, seed=seed)
+    summary = {}
+    for budget, frame in predictions.groupby("budget"):
+        arms = {arm: part.set_index("song_id").sort_index() for arm, part in frame.groupby("arm")}
+        reference = next(iter(arms.values())).index
+        arrays = {arm: unit_arrays(part.loc[reference].reset_index()) for arm, part in arms.items()}
+        true = next(iter(arrays.values()))[0]
+        entry = {"n_songs": len(reference), "arms": {}, "comparisons": {}}
+        for arm, (_, pred) in arrays.items():
+            point = regression_report(pred, true)
+            interval = ccc_intervals(pred, true, **boot)
+            entry["arms"][arm] = {name: {"ccc": point[name]["ccc"] if name in DIMENSIONS else point["mean_ccc"],
+                                         "low": interval[name][0], "high": interval[name][1]}
+                                  for name in (*DIMENSIONS, "mean_ccc")}
+        for a, b in COMPARISONS:
+            if a in arrays and b in arrays:
+                difference, _ = paired_difference(arrays[a][1], arrays[b][1], true, **boot)
+                for values in difference.values():
+                    values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
+                entry["comparisons"][f"{a} - {b}"] = difference
+        summary[f"{budget:g}"] = entry
+    return summary
+
+
+def verdict_line(budget: str, entry: dict, confidence: float) -> str:
+    """One line per budget: the GAN's effect on mean CCC against real-only and against C-Mixup."""
+    parts = []
+    for name in ("gan - real", "control - real", "gan - control"):
+        if name not in entry["comparisons"]:
+            continue
+        mean = entry["comparisons"][name]["mean_ccc"]
+        word = "shown" if mean["shown"] else "not shown"
+        parts.append(f"{name} {fmt(mean['difference'], signed=True)} "
+                     f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({word})")
+    label = f"{float(budget):.0%} of TRAIN"
+    return f"- **{label}** ({entry['n_songs']} songs, mean CCC, {confidence:.0%} interval): " + "; ".join(parts)
+
+
+def pooled_table(summary: dict, table: pd.DataFrame) -> str:
+    """Budget x arm: pooled CCC per dimension and mean with intervals, the per-fold spread, best epochs."""
+    headers = ["budget", "TRAIN songs/fold", "arm", "valence CCC", "arousal CCC", "mean CCC", "mean CCC per fold",
+               "best epoch"]
+    rows = []
+    for budget, entry in summary.items():
+        for arm in ARM_ORDER:
+            if arm not in entry["arms"]:
+                continue
+            values = entry["arms"][arm]
+            folds = table[(table["budget"] == float(budget)) & (table["arm"] == arm)]
+            epochs = folds["best_epoch"].dropna()
+            rows.append([f"{float(budget):.0%}", f"{folds['n_train_songs'].mean():.0f}", ARM_NAMES[arm],
+                         *[f"{fmt(values[n]['ccc'])} {fmt_interval([values[n]['low'], values[n]['high']])}"
+                           for n in (*DIMENSIONS, "mean_ccc")],
+                         f"{folds['mean_ccc'].mean():.3f} ± {folds['mean_ccc'].std(ddof=0):.3f}",
+                         f"{epochs.median():.0f}" if len(epochs) else ""])
+    return markdown_table(headers, rows)
+
+
+def verdict_lines(summary: dict, confidence: float) -> list[str]:
+    return [verdict_line(budget, entry, confidence) for budget, entry in summary.items()]
+
+
+def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config) -> str:
+    """``study.md``: the design in a paragraph, the pooled table, the verdicts."""
+    study, confidence = cfg.study, cfg.eval.confidence
+    lines = [
+        "# Does the GAN help? A cross-validated learning curve",
+        "",
+        f"{study.folds} folds over songs (every song is a TEST song once; {study.val:.0%} of each fold's other songs "
+        f"are VAL), real-data budgets {', '.join(f'{b:.0%}' for b in sorted(study.budgets))} of each fold's TRAIN "
+        f"songs. Per fold and budget one GAN is trained on that budget's TRAIN songs; the AST arms differ only in "
+        f"the items added on top of each real batch (ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}): none, GAN "
+        f"segments, or C-Mixup blends of real segments; same real segments, masks, initial weights and "
+        f"{cfg.ast.epochs} epochs of optimiser steps, each keeping its best validation epoch.",
+        "",
+        f"Song-level CCC over all songs pooled across folds, {confidence:.0%} bootstrap intervals over songs "
+        f"({cfg.eval.bootstrap_samples} resamples); the per-fold column is the mean ± sd over folds.",
+        "",
+        pooled_table(summary, table),
+        "",
+        "## Verdict per budget",
+        "",
+        "An effect is shown only when its paired-bootstrap interval excludes 0.",
+        "",
+        *verdict_lines(summary, confidence),
+        "",
+        "Per fold: study.csv; per song: predictions.csv; every cell is a run folder under this one.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
+    """Write predictions.csv, study.csv, study.json, study.md and study.png into ``<run>/study``."""
+    from astgan.evaluation.figures import plot_study
+
+    out = cfg.paths.study_dir
+    predictions = study_predictions(results)
+    table = study_table(predictions, results)
+    summary = compare_arms(predictions, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
+    document = {"design": {"folds": cfg.study.folds, "budgets": list(cfg.study.budgets), "val": cfg.study.val,
+                           "seed": cfg.study.seed, "synthetic_ratio": cfg.ast.synthetic_ratio,
+                           "ast_epochs": cfg.ast.epochs, "gan_epochs": cfg.gan.epochs, "synth_n": cfg.synth.n,
+                           "confidence": cfg.eval.confidence, "bootstrap_samples": cfg.eval.bootstrap_samples},
+                "budgets": summary}
+    paths = {
+        "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False, float_format="%.4f")),
+        "table": write_text(out / "study.csv", table.to_csv(index=False, float_format="%.6g")),
+        "summary": write_json(out / "study.json", document),
+        "report": write_text(out / "study.md", study_markdown(summary, table, cfg)),
+        "figure": plot_study(summary, out / "study.png", cfg.eval.confidence),
+    }
+    return StudyOutputs(document, table, predictions, paths)

@@ -1,0 +1,145 @@
+"""`astgan study`: folds, budgets, arms that differ in one thing, pooled statistics, resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from astgan.cli import main
+from astgan.data.labels import to_unit_scale
+from astgan.data.splits import assign_folds, budget_split, fold_split
+from astgan.evaluation.metrics import regression_report
+from astgan.study import ARMS, Cell, Unit, plan, unit_config
+
+from helpers import tiny_config
+
+
+def test_folds_hold_every_song_out_once_and_budgets_are_nested(prepared_tiny):
+    _, data = prepared_tiny
+    songs = data.songs.drop(columns="split")
+    folds = assign_folds(songs, 3, seed=0)
+    assert sorted(np.bincount(folds)) == [8, 8, 8]  # 24 songs, 3 folds
+    for fold in range(3):
+        table = fold_split(songs, folds, fold, val_share=0.2, seed=0)
+        assert set(table.loc[table["split"] == "test", "song_id"]) == set(songs["song_id"][folds == fold])
+        kept = {b: set(budget_split(table, b, seed=1).query("split == 'train'")["song_id"]) for b in (0.25, 0.5, 1.0)}
+        assert kept[0.25] < kept[0.5] < kept[1.0] == set(table.query("split == 'train'")["song_id"])
+        assert len(kept[0.5]) == int(np.ceil(0.5 * len(kept[1.0])))
+        smaller = budget_split(table, 0.25, seed=1)
+        assert set(smaller.query("split == 'val'")["song_id"]) == set(table.query("split == 'val'")["song_id"])
+        assert (smaller["split"] == "unused").sum() == len(kept[1.0]) - len(kept[0.25])
+
+
+def test_arms_differ_only_in_the_added_items(prepared_tiny, tmp_path):
+    cfg = prepared_tiny[0].with_overrides(f"run.dir={tmp_path}", "ast.synthetic_ratio=0.5", "ast.epochs=4")
+    cell = Cell(0, 0.5)
+    configs = {kind: unit_config(cfg, Unit(cell, kind)).to_dict() for kind in ARMS}
+    differing = {}
+    for kind, raw in configs.items():
+        for section, body in raw.items():
+            for key, value in body.items():
+                if value != configs["real"][section][key]:
+                    differing.setdefault(kind, set()).add(f"{section}.{key}")
+    assert differing["gan"] == {"run.dir", "ast.synthetic_ratio"}  # real has ratio 0; same source setting
+    assert differing["control"] == {"run.dir", "ast.synthetic_ratio", "ast.synthetic_source"}
+    assert all(raw["ast"]["patience"] == 4 for raw in configs.values())  # no early stopping: equal steps
+    assert len(plan(cfg)) == cfg.study.folds * len(cfg.study.budgets) * 5
+
+
+@pytest.fixture(scope="module")
+def quick_study(demo_root_small, feature_cache_dir, tmp_path_factory):
+    run = tmp_path_factory.mktemp("study") / "run"
+    result = CliRunner().invoke(main, [
+        "study", "--quick", "--set", f"data.root={demo_root_small}", "--set", f"run.dir={run}",
+        "--set", f"features.cache_dir={feature_cache_dir}", "--set", "run.device=cpu",
+    ])
+    assert result.exit_code == 0, result.output
+    return run / "study", result.output
+
+
+@pytest.mark.slow
+def test_quick_study_writes_every_output(quick_study):
+    study, output = quick_study
+    for name in ("study.csv", "predictions.csv", "study.json", "study.md", "study.png"):
+        assert (study / name).stat().st_size > 0, name
+    assert "verdict" in output and "gan - real" in output and "about" in output  # progress with an ETA
+    summary = json.loads((study / "study.json").read_text())
+    assert set(summary["budgets"]) == {"0.5", "1"}
+    for entry in summary["budgets"].values():
+        assert set(entry["comparisons"]) == {"gan - real", "control - real", "gan - control", "real - ridge"}
+        for comparison in entry["comparisons"].values():
+            mean = comparison["mean_ccc"]
+            assert mean["low"] <= mean["difference"] <= mean["high"]
+            assert mean["shown"] == (mean["low"] > 0 or mean["high"] < 0)
+
+
+@pytest.mark.slow
+def test_every_song_once_per_budget_and_arm_and_the_table_matches_the_predictions(quick_study, demo_root_small):
+    study, _ = quick_study
+    predictions = pd.read_csv(study / "predictions.csv", dtype={"song_id": str})
+    table = pd.read_csv(study / "study.csv")
+    n_songs = 24
+    for (budget, arm), frame in predictions.groupby(["budget", "arm"]):
+        assert len(frame) == n_songs and frame["song_id"].nunique() == n_songs, (budget, arm)
+    assert set(predictions["arm"]) == {"real", "gan", "control", "ridge"}
+    for row in table.itertuples():
+        frame = predictions[(predictions["fold"] == row.fold) & (predictions["budget"] == row.budget)
+                            & (predictions["arm"] == row.arm)]
+        true = to_unit_scale(frame[["valence_true", "arousal_true"]].to_numpy())
+        pred = to_unit_scale(frame[["valence_pred", "arousal_pred"]].to_numpy())
+        report = regression_report(pred, true)
+        assert row.valence_ccc == pytest.approx(report["valence"]["ccc"], abs=1e-6)
+        assert row.arousal_ccc == pytest.approx(report["arousal"]["ccc"], abs=1e-6)
+        assert row.mean_ccc == pytest.approx(report["mean_ccc"], abs=1e-6)
+    arms = table[table["arm"] != "ridge"]
+    assert arms.groupby(["fold", "budget"])["steps"].nunique().eq(1).all()  # equal optimiser steps per cell
+    assert arms["best_epoch"].between(1, 2).all()
+
+
+@pytest.mark.slow
+def test_resume_recomputes_only_the_missing_units(quick_study, tmp_path):
+    study, _ = quick_study
+    run = tmp_path / "run"
+    shutil.copytree(study.parent, run)
+    config = run / "config.yaml"
+    gone = run / "study" / "fold2" / "budget100" / "control" / "study_result.json"
+    before = json.loads(gone.read_text())
+    gone.unlink()
+    args = ["study", "--quick", "-c", str(config), "--set", f"run.dir={run}"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "--resume" in refused.output
+    resumed = CliRunner().invoke(main, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "29 already done" in resumed.output and "1 units run" in resumed.output
+    after = json.loads(gone.read_text())
+    assert after["pred"] == before["pred"]  # its checkpoints were kept: training is not redone differently
+    old = pd.read_csv(study / "predictions.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(run / "study" / "predictions.csv"), old)
+
+
+@pytest.mark.slow
+def test_numbers_do_not_depend_on_how_many_units_run_at_once(demo_root_small, feature_cache_dir, tmp_path):
+    outputs = []
+    for jobs in (1, 2):
+        cfg_args = ["study", "--quick", "--jobs", str(jobs), "--set", f"data.root={demo_root_small}",
+                    "--set", f"run.dir={tmp_path / f'jobs{jobs}'}", "--set", f"features.cache_dir={feature_cache_dir}",
+                    "--set", "study.folds=2", "--set", "study.budgets=[1.0]", "--set", "run.device=cpu"]
+        result = CliRunner().invoke(main, cfg_args)
+        assert result.exit_code == 0, result.output
+        outputs.append(pd.read_csv(tmp_path / f"jobs{jobs}" / "study" / "predictions.csv"))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+
+
+def test_the_study_needs_extra_items(prepared_tiny, tmp_path):
+    cfg = tiny_config(prepared_tiny[0].data.root, tmp_path / "run", prepared_tiny[0].features.cache_dir,
+                      ast={"synthetic_ratio": 0.0})
+    from astgan.errors import AstganError
+    from astgan.study import run_study
+
+    with pytest.raises(AstganError, match="synthetic_ratio > 0"):
+        run_study(cfg, echo=lambda _: None)
