@@ -102,7 +102,8 @@ def train_throughput(trainer: GanTrainer, batch: int, steps: int, warmup: int, d
 
 
 @torch.no_grad()
-def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, repeats: int, device: torch.device) -> float:
+def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, repeats: int,
+                          device: torch.device) -> float:
     generator.eval()
     z, condition = torch.randn(batch, latent_dim, device=device), torch.zeros(batch, 2, device=device)
     generator(z, condition)
@@ -137,15 +138,16 @@ def main() -> None:
         ("demo 64 x 256", "astgan time1d, classic", load_config("demo", common + classic + first), 32, False),
         ("demo 64 x 256", "astgan grid2d, demo.yaml", load_config("demo", common), 32, False),
         ("AST 128 x 1024", "baseline: 2-D DCGAN, classic", load_config("deam", common + classic), 8, True),
-        ("AST 128 x 1024", "astgan time1d, classic", load_config("deam", common + classic + ["gan.architecture=time1d"]),
-         8, False),
+        ("AST 128 x 1024", "astgan time1d, classic",
+         load_config("deam", common + classic + ["gan.architecture=time1d"]), 8, False),
         ("AST 128 x 1024", "astgan grid2d, deam.yaml", load_config("deam", common), 8, False),
     ]
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device {device}" + (f" ({device_name})" if device.type == "cuda" else "")
           + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each after {args.warmup} warm-up")
-    header = f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} {'generate /s':>12}"
+    header = (f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} "
+              f"{'generate /s':>12}")
     print(header)
     print("-" * len(header))
     baseline_speed, rows = {}, []

@@ -204,7 +204,8 @@ def trained_run(prepared_tiny, tmp_path_factory):
     cfg, _ = prepared_tiny
     run_dir = tmp_path_factory.mktemp("synth") / "run"
     shutil.copytree(cfg.run_dir, run_dir)
-    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir, synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
+    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
+                      synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
     train_gan(cfg, progress=False)
     return cfg
 
@@ -250,7 +251,8 @@ def test_synthesize_refuses_a_generator_for_another_segment_shape(trained_run, t
     cfg = trained_run
     run_dir = tmp_path / "run"
     shutil.copytree(cfg.run_dir / "gan", run_dir / "gan")
-    other = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir, features={"segment_frames": 64, "segment_hop": 32})
+    other = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
+                        features={"segment_frames": 64, "segment_hop": 32})
     with pytest.raises(CheckpointError, match="features.segment_frames"):
         synthesize(other, progress=False)
 

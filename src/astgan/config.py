@@ -130,13 +130,13 @@ class GanConfig:
 
     epochs: int = 30
     batch_size: int = 32
-    # grid2d: a 1-D trunk over time lifted onto a 2-D (frequency x time) grid of 4 x 4 patches,
-    # refined by 2-D convolutions and decoded by a sub-pixel convolution (D mirrors it);
+    # grid2d: a 1-D trunk over time lifted onto a 2-D (frequency x time) grid of 2-band x 8-frame
+    # patches, refined by a 2-D convolution and decoded by a sub-pixel convolution (D mirrors it);
     # time1d: 1-D convolutions over time with the mel bands as channels (the first release's pair)
     architecture: Literal["grid2d", "time1d"] = "grid2d"
     latent_dim: int = 128
     channels: int = 64  # width of the widest 1-D (time) convolution block of G and D
-    grid_channels: int = 16  # grid2d: channels of the 2-D grid
+    grid_channels: int = 8  # grid2d: channels of the 2-D grid
     condition_dim: int = 32  # size of the embedded (valence, arousal) condition
     recipe: Literal["modern", "classic"] = "modern"
     # --- each key below: null = the recipe's value

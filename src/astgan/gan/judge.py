@@ -152,8 +152,12 @@ def load_or_train_judge(cfg: Config, train: SegmentDataset, val: SegmentDataset,
         if cached.get("key") == key:
             with torch.random.fork_rng(devices=[]):  # building draws initial weights: keep the global RNG
                 model = build_regressor(judge_config(cfg))
-            model.load_state_dict(cached["model"])
-            return Judge(model.to(device).eval(), train.normalization, device, f"{path} (cached)", cached.get("val"))
+            try:
+                model.load_state_dict(cached["model"])
+                return Judge(model.to(device).eval(), train.normalization, device, f"{path} (cached)",
+                             cached.get("val"))
+            except RuntimeError:  # written by another version of the regressor class: train it again
+                log.info(f"{path} does not fit this version's AST; training the judge again")
     started = time.perf_counter()
     specs, labels = _judge_set(train)
     model = train_judge(cfg, specs, labels, device)
