@@ -1,12 +1,13 @@
 """GAN training and generation throughput, side by side with a baseline measured in the same run.
 
-Baseline: a notebook-style 2-D DCGAN (stride-2 transposed convolutions, conditions as extra
-input maps, about 0.8 M parameters in G and 0.7 M in D at 64 x 256) trained with the same
-recipe by the same ``GanTrainer``. Measured: astgan's 1-D generator/discriminator pair with the
-GAN settings of configs/demo.yaml at the demo shape (64 x 256) and of configs/deam.yaml at the AST
-shape (128 x 1024). One training step = one D update + one G update (the extra-G-step rule is
-switched off so both models do the same work). Random tensors stand in for segments: speed does
-not depend on the values.
+Baseline: a 2-D DCGAN of the kind GAN tutorials train (stride-2 transposed convolutions,
+conditions as extra input maps, about 0.8 M parameters in G and 0.7 M in D at 64 x 256), trained
+with the classic recipe by the same ``GanTrainer``. Measured beside it, at the demo shape (64 x
+256, configs/demo.yaml) and at the AST shape (128 x 1024, configs/deam.yaml): astgan's first 1-D
+pair (``gan.architecture=time1d``) with the classic recipe, and the default generator
+(``grid2d``) with the packaged config's own recipe. One training step = one D update + one G
+update (the extra-G-step rule is switched off so every model does the same work). Random tensors
+stand in for segments: speed does not depend on the values.
 
 Every model is warmed up for ``--warmup`` steps before the clock starts: on this 2-core VM the first
 steps of a model are 2-10x slower than the rest while the allocator settles (the notebook DCGAN at
@@ -30,7 +31,7 @@ from torch import nn
 
 from astgan.config import load_config
 from astgan.gan.models import count_parameters
-from astgan.gan.train import GanTrainer
+from astgan.gan.train import DiscriminatorUpdate, GanTrainer
 
 
 class NotebookGenerator(nn.Module):
@@ -72,11 +73,11 @@ class NotebookDiscriminator(nn.Module):
 def make_trainer(cfg, device, baseline: bool) -> GanTrainer:
     trainer = GanTrainer(cfg, device)
     if baseline:  # same recipe, optimisers and loop; only the networks differ
-        n_mels, frames = cfg.features.n_mels, cfg.features.segment_frames
-        trainer.generator = NotebookGenerator(n_mels, frames, cfg.gan.latent_dim).to(device)
-        trainer.discriminator = NotebookDiscriminator(n_mels, frames).to(device)
-        trainer.opt_g = torch.optim.Adam(trainer.generator.parameters(), lr=cfg.gan.lr_g, betas=cfg.gan.betas)
-        trainer.opt_d = torch.optim.Adam(trainer.discriminator.parameters(), lr=cfg.gan.lr_d, betas=cfg.gan.betas)
+        n_mels, frames, gan = cfg.features.n_mels, cfg.features.segment_frames, trainer.gan
+        trainer.generator = NotebookGenerator(n_mels, frames, gan.latent_dim).to(device)
+        trainer.opt_g = torch.optim.Adam(trainer.generator.parameters(), lr=gan.lr_g, betas=gan.betas)
+        trainer.critic = DiscriminatorUpdate(NotebookDiscriminator(n_mels, frames).to(device), gan, device,
+                                             trainer.amp_dtype, fp16=False)
     return trainer
 
 
@@ -101,7 +102,8 @@ def train_throughput(trainer: GanTrainer, batch: int, steps: int, warmup: int, d
 
 
 @torch.no_grad()
-def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, repeats: int, device: torch.device) -> float:
+def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, repeats: int,
+                          device: torch.device) -> float:
     generator.eval()
     z, condition = torch.randn(batch, latent_dim, device=device), torch.zeros(batch, 2, device=device)
     generator(z, condition)
@@ -117,6 +119,8 @@ def generation_throughput(generator: nn.Module, latent_dim: int, batch: int, rep
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                        help="run.precision of every case (bf16: autocast on CUDA)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--steps", type=int, default=6, help="timed training steps per model and shape")
     parser.add_argument("--warmup", type=int, default=6, help="untimed training steps before the clock starts")
@@ -126,20 +130,24 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", "run.precision=fp32"]
-    recipe = ["gan.conditioning=concat", "gan.label_loss_weight=0", "gan.lr_d=1e-4"]  # the notebook's settings
+    common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", f"run.precision={args.precision}"]
+    classic = ["gan.recipe=classic"]
+    first = ["gan.architecture=time1d", "gan.channels=32", "gan.latent_dim=64", "gan.condition_dim=16"]
     cases = [  # (shape, what runs, config, batch, baseline?); the baseline first in each shape
-        ("demo 64 x 256", "baseline: notebook 2-D DCGAN", load_config("demo", common + recipe), 32, True),
-        ("demo 64 x 256", "astgan 1-D, notebook recipe", load_config("demo", common + recipe), 32, False),
-        ("demo 64 x 256", "astgan 1-D, configs/demo.yaml", load_config("demo", common), 32, False),
-        ("AST 128 x 1024", "baseline: notebook 2-D DCGAN", load_config("deam", common + recipe), 8, True),
-        ("AST 128 x 1024", "astgan 1-D, configs/deam.yaml", load_config("deam", common), 8, False),
+        ("demo 64 x 256", "baseline: 2-D DCGAN, classic", load_config("demo", common + classic), 32, True),
+        ("demo 64 x 256", "astgan time1d, classic", load_config("demo", common + classic + first), 32, False),
+        ("demo 64 x 256", "astgan grid2d, demo.yaml", load_config("demo", common), 32, False),
+        ("AST 128 x 1024", "baseline: 2-D DCGAN, classic", load_config("deam", common + classic), 8, True),
+        ("AST 128 x 1024", "astgan time1d, classic",
+         load_config("deam", common + classic + ["gan.architecture=time1d"]), 8, False),
+        ("AST 128 x 1024", "astgan grid2d, deam.yaml", load_config("deam", common), 8, False),
     ]
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device {device}" + (f" ({device_name})" if device.type == "cuda" else "")
           + f", torch threads {torch.get_num_threads()}, {args.steps} timed steps each after {args.warmup} warm-up")
-    header = f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} {'generate /s':>12}"
+    header = (f"{'shape':<15} {'model':<31} {'G params':>9} {'D params':>9} {'train seg/s':>12} {'ratio':>6} "
+              f"{'generate /s':>12}")
     print(header)
     print("-" * len(header))
     baseline_speed, rows = {}, []

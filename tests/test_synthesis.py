@@ -1,4 +1,4 @@
-"""Condition sampling, generation, the synthetic set and its quality report."""
+"""Condition sampling, generation, the quality report (real references, planted copies), the stage."""
 
 from __future__ import annotations
 
@@ -13,7 +13,20 @@ from scipy.stats import gaussian_kde
 from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.gan.quality import frechet_distance, mean_pairwise_distance, nearest_distances, pooled_vectors
+from astgan.gan.quality import (
+    MAX_COPY_SHARE,
+    QualityInputs,
+    describe,
+    flag_copies,
+    format_quality_table,
+    frechet_distance,
+    mean_pairwise_distance,
+    nearest_distances,
+    pooled_vectors,
+    quality_markdown,
+    quality_report,
+    reference_split,
+)
 from astgan.gan.synthesis import sample_conditions, synthesize
 from astgan.regressor.train import load_synthetic
 
@@ -39,6 +52,16 @@ def test_samplers_give_n_conditions_on_the_label_scale(sampler):
     if sampler == "empirical":  # jittered copies of TRAIN labels: close to one, but not equal
         gaps = np.min(np.abs(conditions[:, None, :] - train[None]).sum(-1), axis=1)
         assert np.median(gaps) < 0.2 and (gaps > 0).all()
+
+
+def test_the_empirical_sampler_follows_the_train_label_distribution():
+    """What the fidelity check relies on: drawn at TRAIN's label distribution, not a wider one."""
+    train = _imbalanced_labels(np.random.default_rng(3))
+    drawn = sample_conditions(train, 20_000, "empirical", 0.02, np.random.default_rng(4))
+    np.testing.assert_allclose(drawn.mean(axis=0), train.mean(axis=0), atol=0.01)
+    np.testing.assert_allclose(drawn.std(axis=0), train.std(axis=0), rtol=0.05)
+    for q in (10, 50, 90):
+        np.testing.assert_allclose(np.percentile(drawn, q, axis=0), np.percentile(train, q, axis=0), atol=0.03)
 
 
 def test_the_balanced_sampler_puts_more_mass_in_sparse_regions_than_empirical():
@@ -83,8 +106,91 @@ def test_copies_of_training_segments_sit_at_distance_zero():
     train = pooled_vectors(rng.normal(size=(50, 16, 32)))
     queries = np.concatenate([train[:5], train[:5] + 3.0])
     distances = nearest_distances(queries, train)
-    # cdist's matrix-product shortcut leaves rounding of about 1e-2 on distances of about 50
-    assert (distances[:5] < 0.05).all() and (distances[5:] > 1.0).all()
+    assert (distances[:5] < 1e-5).all() and (distances[5:] > 1.0).all()
+
+
+def test_the_reference_sets_are_song_disjoint_and_of_equal_size_and_song_count():
+    rng = np.random.default_rng(0)
+    train_songs = np.repeat(np.arange(21), rng.integers(3, 12, size=21))  # songs of unequal length
+    val_songs = np.repeat(np.arange(100, 105), rng.integers(3, 12, size=5))
+    split = reference_split(train_songs, val_songs, seed=1)
+    songs_a, songs_b = set(train_songs[split.half_a]), set(train_songs[split.half_b])
+    assert not songs_a & songs_b and len(songs_a) == len(songs_b) == split.songs_per_half == 10
+    assert len(split.half_a) == len(split.half_b) > 0
+    assert len(set(split.half_a)) == len(split.half_a)  # no segment drawn twice
+    reference_songs = set(train_songs[split.val_reference])
+    assert len(reference_songs) <= split.val_songs == 5
+    assert len(split.val) == len(split.val_reference) > 0
+    assert set(val_songs[split.val]) <= set(val_songs)
+    again = reference_split(train_songs, val_songs, seed=1)
+    np.testing.assert_array_equal(again.half_a, split.half_a)  # seeded
+
+
+@pytest.fixture(scope="module")
+def real_splits(prepared_tiny):
+    """Real TRAIN, VAL and TEST segments of the small demo: (stacked specs, labels) per split."""
+    _, data = prepared_tiny
+    return {split: (data.segments(split).stack(), data.segments(split).labels) for split in ("train", "val", "test")}
+
+
+def test_planted_copies_of_train_segments_are_flagged_and_a_clean_set_passes(real_splits):
+    """TEST segments stand in for a generator that draws new music on the real manifold: it must
+    pass. Planting 5 % copies of TRAIN segments (stored as float16, as synthetic.npz does) must
+    fail the check, with every copy flagged."""
+    train, _ = real_splits["train"]
+    val, _ = real_splits["val"]
+    clean, _ = real_splits["test"]
+    rng = np.random.default_rng(0)
+    train_pooled, val_pooled = pooled_vectors(train), pooled_vectors(val)
+    clean_check = flag_copies(pooled_vectors(clean), train_pooled, val_pooled)
+    assert clean_check["flagged"].mean() <= MAX_COPY_SHARE
+
+    n_copies = max(1, round(0.05 * len(clean)))
+    slots = rng.choice(len(clean), n_copies, replace=False)
+    planted = clean.copy()
+    planted[slots] = train[rng.choice(len(train), n_copies, replace=False)].astype(np.float16).astype(np.float32)
+    check = flag_copies(pooled_vectors(planted), train_pooled, val_pooled)
+    assert check["flagged"][slots].all()
+    assert check["flagged"].sum() == n_copies + clean_check["flagged"].sum()
+    assert check["flagged"].mean() > MAX_COPY_SHARE  # the check fails
+
+
+def test_the_report_puts_each_number_beside_its_real_reference(real_splits):
+    """The report on real segments standing in for synthetic ones: every block is filled, ratios
+    are synthetic / real, and the text says what the numbers mean."""
+    (train, train_labels), (val, val_labels), (test, test_labels) = (real_splits[s] for s in ("train", "val", "test"))
+    train_songs = np.repeat(np.arange(len(train) // 4 + 1), 4)[:len(train)]
+    val_songs = np.repeat(np.arange(len(val) // 4 + 1), 4)[:len(val)]
+    split = reference_split(train_songs, val_songs, seed=0)
+    embed = lambda chunk: chunk.mean(axis=2)  # noqa: E731  (a stand-in judge: per-band means)
+    predict = lambda chunk: np.tanh(chunk.mean(axis=(1, 2)))[:, None].repeat(2, axis=1)  # noqa: E731
+    stand_in = describe([test[: len(split.half_a)]], embed)
+    inputs = QualityInputs(
+        train=describe([train], embed), train_labels=train_labels,
+        val=describe([val], embed, predict), val_labels=val_labels, split=split,
+        synthetic_a=stand_in, synthetic_val=describe([test[: len(split.val)]], embed),
+        fidelity=describe([test], embed, predict), fidelity_labels=test_labels,
+        written=describe([test]),
+    )
+    report = quality_report(inputs)
+    for space in ("band", "judge"):
+        block = report["realism"][space]
+        for floor in ("train_halves", "val"):
+            assert block[floor]["floor"] > 0
+            assert block[floor]["ratio"] == pytest.approx(block[floor]["synthetic"] / block[floor]["floor"])
+        assert block["ratio"] == max(block["train_halves"]["ratio"], block["val"]["ratio"])
+    ridge = report["label_fidelity"]["ridge"]
+    assert set(ridge) == {"probe", "synthetic", "real_val", "ratio"}
+    assert set(report["label_fidelity"]) == {"ridge", "judge"}
+    assert report["diversity"]["ratio"] == pytest.approx(report["diversity"]["synthetic"]
+                                                         / report["diversity"]["real_train_half"])
+    assert report["memorisation"]["passes"]
+    assert set(report["targets"]) >= {"frechet_ratio_band", "frechet_ratio_judge", "fidelity_ratio_valence",
+                                      "fidelity_ratio_arousal", "memorisation"}
+    json.dumps(report)  # plain data
+    assert "Frechet" in format_quality_table(report)
+    text = quality_markdown(report)
+    assert "## How to read it" in text and "floor" in text
 
 
 # ------------------------------------------------------------------ the stage
@@ -98,7 +204,8 @@ def trained_run(prepared_tiny, tmp_path_factory):
     cfg, _ = prepared_tiny
     run_dir = tmp_path_factory.mktemp("synth") / "run"
     shutil.copytree(cfg.run_dir, run_dir)
-    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir, synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
+    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
+                      synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
     train_gan(cfg, progress=False)
     return cfg
 
@@ -114,21 +221,38 @@ def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     assert np.abs(labels).max() <= 1.0 and np.isfinite(specs).all()
     saved = json.loads((out / "quality.json").read_text())
     assert saved["n_synthetic"] == 40 and saved["sampler"] == "balanced"
-    assert set(saved) >= {"label_fidelity", "realism", "diversity", "memorisation"}
-    assert saved["realism"]["fd_val_vs_train"] > 0 and saved["diversity"]["synthetic"] > 0
+    assert set(saved) >= {"label_fidelity", "realism", "diversity", "memorisation", "targets", "judge"}
+    assert saved["realism"]["band"]["train_halves"]["floor"] > 0 and saved["diversity"]["synthetic"] > 0
+    assert saved["judge"]["source"].startswith("trained")
     assert quality["realism"] == saved["realism"]
-    for name in ("real_vs_synthetic.png", "labels.png", "mean_spectrum.png"):
+    assert (out / "quality.md").read_text().startswith("# Synthetic set quality")
+    for name in ("real_vs_synthetic.png", "labels.png", "mean_spectrum.png", "judge.pt"):
         assert (out / name).is_file(), name
-    again = synthesize(cfg, progress=False)  # seeded: the same set again
+    again = synthesize(cfg, progress=False)  # seeded: the same set and report again, with the cached judge
     np.testing.assert_array_equal(load_synthetic(cfg)[0], specs)
-    assert again["realism"] == quality["realism"]
+    assert again["realism"] == quality["realism"] and again["label_fidelity"] == quality["label_fidelity"]
+    assert again["judge"]["source"].endswith("(cached)")
+
+
+@pytest.mark.slow
+def test_a_regressor_that_saw_synthetic_data_is_refused_as_judge(trained_run, trained_tiny_run, tmp_path):
+    cfg = trained_run
+    judge = tmp_path / "best.pt"
+    import torch
+
+    checkpoint = torch.load(trained_tiny_run.paths.best, weights_only=True)
+    checkpoint["config"]["ast"]["synthetic_ratio"] = 0.5
+    torch.save(checkpoint, judge)
+    with pytest.raises(CheckpointError, match="synth.judge.*real data only"):
+        synthesize(cfg.with_overrides(f"synth.judge={judge}"), progress=False)
 
 
 def test_synthesize_refuses_a_generator_for_another_segment_shape(trained_run, tmp_path):
     cfg = trained_run
     run_dir = tmp_path / "run"
     shutil.copytree(cfg.run_dir / "gan", run_dir / "gan")
-    other = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir, features={"segment_frames": 64, "segment_hop": 32})
+    other = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
+                        features={"segment_frames": 64, "segment_hop": 32})
     with pytest.raises(CheckpointError, match="features.segment_frames"):
         synthesize(other, progress=False)
 

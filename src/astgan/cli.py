@@ -275,14 +275,15 @@ def train_gan_command(config_path: str, overrides: tuple[str, ...], resume: bool
 
     cfg = load_run_config(config_path, overrides)
     result = train_gan(cfg, resume=resume)
-    click.echo(f"generator: {result.generator_path} ({result.seconds:.1f}s); "
+    average = " (moving average of its weights)" if cfg.gan.resolved().ema_decay > 0 else ""
+    click.echo(f"generator: {result.generator_path}{average} ({result.seconds:.1f}s); "
                f"curves: {cfg.paths.gan_losses_figure}, samples: {cfg.paths.gan_samples_figure}")
 
 
 @main.command()
 @config_options
 def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
-    """Draw synthetic spectrograms from the trained generator and report their quality."""
+    """Draw synthetic spectrograms from the trained generator and report their quality beside real data."""
     from astgan.gan.quality import format_quality_table
     from astgan.gan.synthesis import synthesize as run_synthesis
 
@@ -290,6 +291,9 @@ def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
     started = time.perf_counter()
     quality = run_synthesis(cfg)
     click.echo(format_quality_table(quality))
+    missed = [name for name, check in quality["targets"].items() if not check["met"]]
+    click.echo("quality targets: " + (f"missed {', '.join(missed)}" if missed else "all met")
+               + f"; what the numbers mean: {cfg.paths.quality_md}")
     click.echo(f"synthetic set: {cfg.paths.synthetic} "
                f"({quality['n_synthetic']} segments, {time.perf_counter() - started:.1f}s)")
 

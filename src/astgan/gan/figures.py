@@ -13,7 +13,8 @@ import numpy as np
 from astgan.data.labels import to_deam_scale as to_deam
 from astgan.plots import pyplot, save_figure, show_spectrogram, style_va_plane
 
-# The notebook's healthy ranges for the last epochs: shaded behind the curves.
+# The classic recipe's healthy ranges for the last epochs (BCE with label smoothing): shaded behind
+# the curves. They describe BCE losses; under the hinge loss only the accuracy bands are drawn.
 HEALTHY_BANDS = {
     "g_loss": (0.5, 2.0),
     "d_loss": (0.5, 1.5),
@@ -22,20 +23,25 @@ HEALTHY_BANDS = {
 }
 
 
-def plot_gan_history(rows: list[dict], path: Path) -> Path:
-    """Losses and D accuracies by epoch (``rows``: metrics.csv rows), healthy bands shaded."""
+def plot_gan_history(rows: list[dict], path: Path, loss: str = "bce") -> Path:
+    """Losses and D accuracies by epoch (``rows``: metrics.csv rows), healthy bands shaded.
+
+    ``loss``: "bce" or "hinge"; the loss bands are drawn for BCE only.
+    """
     plt = pyplot()
     epochs = [row["epoch"] for row in rows]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, keys in ((loss_ax, ("g_loss", "d_loss")), (acc_ax, ("d_real_acc", "d_fake_acc"))):
         for key, color in zip(keys, ("tab:blue", "tab:orange")):
             ax.plot(epochs, [row[key] for row in rows], marker=".", color=color, label=key)
-            low, high = HEALTHY_BANDS[key]
-            ax.axhspan(low, high, color=color, alpha=0.1)
+            if ax is acc_ax or loss == "bce":
+                low, high = HEALTHY_BANDS[key]
+                ax.axhspan(low, high, color=color, alpha=0.1)
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)
-    loss_ax.set_title("losses (shaded: the notebook's healthy bands)", fontsize=9)
-    acc_ax.set_title("discriminator accuracy", fontsize=9)
+    loss_ax.set_title(f"{loss} losses" + (" (shaded: the classic recipe's healthy bands)" if loss == "bce" else ""),
+                      fontsize=9)
+    acc_ax.set_title("discriminator accuracy (shaded: the classic recipe's healthy bands)", fontsize=9)
     acc_ax.set_ylim(-0.02, 1.02)
     return save_figure(fig, path)
 
@@ -86,7 +92,8 @@ def plot_mean_spectrum(real_band_stats: np.ndarray, synthetic_band_stats: np.nda
     """
     plt = pyplot()
     fig, (mean_ax, std_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for stats, name, color in ((real_band_stats, "real TRAIN", "tab:blue"), (synthetic_band_stats, "synthetic", "tab:red")):
+    sets = ((real_band_stats, "real TRAIN", "tab:blue"), (synthetic_band_stats, "synthetic", "tab:red"))
+    for stats, name, color in sets:
         n_mels = stats.shape[1] // 2
         bands = np.arange(n_mels)
         for ax, values in ((mean_ax, stats[:, :n_mels]), (std_ax, stats[:, n_mels:])):

@@ -1,10 +1,13 @@
-"""The notebook's stabilisation recipe as small pure functions, so each rule can be tested alone.
+"""The GAN's losses and rules as small pure functions, so each can be tested alone.
 
 - BCE with one-sided noisy labels: real targets drawn per sample from ``real_label_range``
-  (0.8..1.0), fake targets from ``fake_label_range`` (0.0..0.2); or the hinge loss.
+  (0.8..1.0 in the classic recipe), fake targets from ``fake_label_range``; or the hinge loss.
 - D loss = mean of its real and fake terms.
-- A second generator update in a step where the discriminator is too strong.
+- The R1 penalty: the squared gradient norm of D's output on real segments.
+- A second generator update in a step where the discriminator is too strong (classic recipe).
 - Signs of mode collapse, checked once per epoch.
+
+Everything returns tensors on the input's device: the training loop reads them back rarely.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, los
         real_term = F.relu(1.0 - real_logits).mean()
         fake_term = F.relu(1.0 + fake_logits).mean()
     else:
-        real_term = F.binary_cross_entropy_with_logits(real_logits, smoothed_targets(len(real_logits), real_range, real_logits.device))
-        fake_term = F.binary_cross_entropy_with_logits(fake_logits, smoothed_targets(len(fake_logits), fake_range, fake_logits.device))
+        real_targets = smoothed_targets(len(real_logits), real_range, real_logits.device)
+        fake_targets = smoothed_targets(len(fake_logits), fake_range, fake_logits.device)
+        real_term = F.binary_cross_entropy_with_logits(real_logits, real_targets)
+        fake_term = F.binary_cross_entropy_with_logits(fake_logits, fake_targets)
     return 0.5 * (real_term + fake_term)
 
 
@@ -51,9 +56,19 @@ def generator_loss(fake_logits: torch.Tensor, loss: str) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
-def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
-    """(share of real segments called real, share of fake segments called fake); logit 0 is the border."""
-    return float((real_logits > 0).float().mean()), float((fake_logits < 0).float().mean())
+def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(share of real segments called real, share of fake segments called fake) as 0-d tensors; logit 0
+    is the border."""
+    return (real_logits > 0).float().mean(), (fake_logits < 0).float().mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of |d sum(D(real)) / d real|^2 (Mescheder et al. 2018), differentiable.
+
+    ``real`` must have required gradients when ``real_logits`` (B,) were computed from it.
+    """
+    (gradient,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+    return gradient.float().pow(2).flatten(1).sum(1).mean()
 
 
 def needs_extra_generator_step(real_acc: float, fake_acc: float, threshold: float) -> bool:

@@ -1,18 +1,36 @@
-"""The conditional spectrogram GAN: generator and discriminator.
+"""The conditional spectrogram GAN: generator and discriminator, in two architectures.
 
-Both networks read a segment as a sequence over time whose channels are the mel bands: a
-(n_mels, frames) spectrogram is a 1-D signal of ``n_mels`` channels. Convolutions run along time
-only, and every layer mixes all bands. Why not 2-D convolutions like an image GAN:
+``gan.architecture: grid2d`` (the default) is frequency-aware. A log-mel segment has structure along
+both axes: notes are harmonic stacks of thin horizontal partials, onsets and drums are vertical
+edges, and a timbre shifted by a few bands is another timbre, so neither a pure image net nor a
+pure sequence net fits. The generator works in two stages:
 
-- a mel band is not a translated copy of its neighbour (a timbre shifted by a few bins is another
-  timbre), so the translation invariance that 2-D kernels buy along frequency buys little here,
-  while onsets and drums, which span all bands at one instant, are one step of a 1-D kernel;
-- on a CPU the notebook's 2-D DCGAN pair at 64 x 256 trains at about 20-40 segments/s, the demo's
-  1-D pair at about 1,000 (``scripts/bench_gan.py``): what lets the demo's GAN train in a minute.
+1. a 1-D trunk over time (all bands at once: rhythm, loudness, which notes sound) drafts a
+   sequence of frame features at an eighth of the time resolution;
+2. a lift turns each frame feature into a column of a 2-D (frequency x time) grid of 2-band x
+   8-frame patches, a residual 2-D convolution refines the grid (the same local kernel everywhere
+   along frequency: partials and onsets are drawn alike in every register), and a sub-pixel
+   convolution decodes every grid cell into its patch, to the exact band and frame.
 
-The generator doubles the time axis with nearest-neighbour upsampling followed by a convolution
-(stride-2 transposed convolutions leave checkerboard artifacts). Shapes come from the feature
-config: ``segment_frames`` must be a multiple of 4 and at least 64 frames; any ``n_mels`` works.
+The discriminator mirrors it: 2 x 8 patches -> a 2-D convolution on the grid -> the grid's
+frequency axis folded into channels -> stride-2 convolutions over time -> one logit, with a
+minibatch-spread feature before the last convolution (a batch of too-similar fakes is easy to tell).
+
+Why a coarse grid and not 2-D convolutions at full resolution: on a CPU a 3 x 3 convolution over a
+full 64 x 256 segment with a handful of channels costs more than the whole first-release 1-D pair
+(small channel counts leave convolution kernels memory-bound), and the demo's GAN must train in
+well under a minute on two cores. On the demo, 2 x 8 patches beat 4 x 4 ones (whose 4-band period
+showed in the per-band statistics) and 1 x 4 or 2 x 4 ones (as good, 1.7-2.5 x slower). The
+decoder is initialised as nearest-neighbour upsampling followed by a convolution (ICNR, Aitken et
+al. 2017), which avoids the checkerboard of stride-2 transposed convolutions; what training
+leaves is a faint 8-frame grain in flat regions.
+
+``gan.architecture: time1d`` keeps the first release's pair: 1-D convolutions over time with the
+mel bands as channels, upsampling by nearest neighbour + convolution.
+
+The condition (valence, arousal) enters the grid generator at every block, as a per-channel gain
+and bias of the normalisation (conditional batch norm), and the discriminators either by
+concatenation or by projection (``gan.conditioning``). Shapes come from the feature config.
 """
 
 from __future__ import annotations
@@ -27,28 +45,47 @@ from astgan.errors import CheckpointError, ConfigError
 # Normalised log-mels ((x - mean) / (2 std)) lie within about +-2: a soft bound a little wider
 # keeps a young generator from drawing values the data never holds.
 OUTPUT_BOUND = 3.0
-MIN_START_FRAMES = 16  # the shortest sequence the generator starts from / the discriminator ends at
+MIN_START_FRAMES = 16  # time1d: the shortest sequence G starts from / D ends at
+MIN_GRID_START = 8  # grid2d: the shortest sequence the trunk starts from / D ends at
 MAX_DEPTH = 6  # at most six doublings (e.g. 16 -> 1024 frames)
+PATCH = (2, 8)  # grid2d: (bands, frames) of one grid cell
+GRID_BLOCKS = 1  # grid2d: residual 2-D blocks on the generator's grid
 # The condition is (valence, arousal): two numbers on -1..1.
 CONDITION_SIZE = 2
 
 
-def network_depth(segment_frames: int) -> int:
-    """Number of time doublings (generator) and halvings (discriminator) for a segment length.
+def doublings(frames: int, min_start: int) -> int:
+    """The largest k <= 6 such that ``frames`` is divisible by 2**k and ``frames / 2**k >= min_start``."""
+    depth = 0
+    while depth < MAX_DEPTH and frames % 2 ** (depth + 1) == 0 and frames // 2 ** (depth + 1) >= min_start:
+        depth += 1
+    return depth
 
-    The largest k <= 6 such that ``segment_frames`` is divisible by 2**k and the start length
-    ``segment_frames / 2**k`` is at least 16; e.g. 128 -> 3, 256 -> 4, 1024 -> 6.
+
+def network_depth(segment_frames: int) -> int:
+    """time1d: number of time doublings (generator) and halvings (discriminator) for a segment length.
+
+    :func:`doublings` from a start of at least 16 frames; e.g. 128 -> 3, 256 -> 4, 1024 -> 6.
     """
     if segment_frames < 4 * MIN_START_FRAMES or segment_frames % 4:
         raise ConfigError(
             f"config key 'features.segment_frames': the GAN needs a multiple of 4 of at least "
             f"{4 * MIN_START_FRAMES} frames, got {segment_frames}"
         )
-    depth = 0
-    while (depth < MAX_DEPTH and segment_frames % 2 ** (depth + 1) == 0
-           and segment_frames // 2 ** (depth + 1) >= MIN_START_FRAMES):
-        depth += 1
-    return depth
+    return doublings(segment_frames, MIN_START_FRAMES)
+
+
+def grid_shape(n_mels: int, segment_frames: int) -> tuple[int, int]:
+    """(frequency, time) cells of the grid2d patch grid; errors name the config key to change."""
+    bands, frames = PATCH
+    if n_mels % bands or n_mels < 4 * bands:
+        raise ConfigError(f"config key 'features.n_mels': gan.architecture=grid2d needs a multiple of {bands} of at "
+                          f"least {4 * bands}, got {n_mels} (or use gan.architecture=time1d)")
+    grid_frames = segment_frames // frames
+    if segment_frames % (2 * frames) or grid_frames < 2 * MIN_GRID_START:
+        raise ConfigError(f"config key 'features.segment_frames': gan.architecture=grid2d needs a multiple of "
+                          f"{2 * frames} of at least {2 * MIN_GRID_START * frames}, got {segment_frames}")
+    return n_mels // bands, grid_frames
 
 
 def block_widths(channels: int, depth: int) -> list[int]:
@@ -67,12 +104,246 @@ class ConditionEmbedding(nn.Module):
         return self.net(condition)
 
 
-class SpectrogramGenerator(nn.Module):
-    """(z, c) -> one segment in the normalised log-mel space.
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm without its own gain and bias: those come from the condition, per sample.
+
+    ``forward(x, film)``: x (B, C, ...) 1-D or 2-D feature maps; film (B, 2C) = (scale, shift),
+    applied as ``norm(x) * (1 + scale) + shift``. The generator computes every layer's film from
+    the embedded condition with one linear map (:class:`FilmParameters`): one small matrix product
+    per forward pass instead of one per layer.
+    """
+
+    def __init__(self, channels: int, dims: int):
+        super().__init__()
+        self.channels = channels
+        self.norm = (nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d)(channels, affine=False)
+
+    def forward(self, x: torch.Tensor, film: torch.Tensor) -> torch.Tensor:
+        scale, shift = film.chunk(2, dim=1)
+        shape = (len(x), -1) + (1,) * (x.dim() - 2)
+        return self.norm(x) * (1 + scale.view(shape)) + shift.view(shape)
+
+
+class FilmParameters(nn.Module):
+    """(B, condition_dim) embedded condition -> one (B, 2 C_i) film per conditional norm.
+
+    Starts at zero, so every norm starts as plain batch norm.
+    """
+
+    def __init__(self, condition_dim: int, norms: list[ConditionalBatchNorm]):
+        super().__init__()
+        self.sizes = [2 * norm.channels for norm in norms]
+        self.linear = nn.Linear(condition_dim, sum(self.sizes))
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, embedded: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.linear(embedded).split(self.sizes, dim=1))
+
+
+class UpBlock1d(nn.Module):
+    """(B, C_in, T) -> (B, C_out, 2T): nearest upsampling, convolution, conditional norm, LeakyReLU."""
+
+    def __init__(self, width_in: int, width_out: int):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv = nn.Conv1d(width_in, width_out, kernel_size=5, padding=2, bias=False)
+        self.norm = ConditionalBatchNorm(width_out, dims=1)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: torch.Tensor, film: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.conv(self.up(x)), film))
+
+
+class GridBlock(nn.Module):
+    """Residual 2-D block on the patch grid: x + conv(act(norm(x))), shape kept (B, C, F, T)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.norm = ConditionalBatchNorm(channels, dims=2)
+        self.act = nn.LeakyReLU(0.2)
+        self.conv = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor, film: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(self.act(self.norm(x, film)))
+
+
+def icnr_(conv: nn.Conv2d, patch: tuple[int, int]) -> None:
+    """Initialise a sub-pixel convolution as nearest upsampling after a convolution (ICNR).
+
+    ``conv`` outputs ``C * patch[0] * patch[1]`` channels that :class:`PatchDecoder` spreads over
+    each cell's patch; giving every position in the patch the same initial kernel makes the first
+    output flat within each patch, free of the checkerboard a random initialisation draws.
+    """
+    repeats = patch[0] * patch[1]
+    kernel = torch.empty(conv.out_channels // repeats, *conv.weight.shape[1:])
+    nn.init.kaiming_normal_(kernel, a=0.2)
+    with torch.no_grad():
+        conv.weight.copy_(kernel.repeat_interleave(repeats, dim=0))
+        if conv.bias is not None:
+            conv.bias.zero_()
+
+
+class PatchDecoder(nn.Module):
+    """Sub-pixel decoding: (B, C, F cells, T cells) grid -> (B, F cells * 2, T cells * 8) segment.
+
+    A 3 x 3 convolution gives each cell the values of its patch's 2 x 8 pixels from the cell and its
+    neighbours, so patch borders do not show; the values are then moved into place.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        bands, frames = PATCH
+        self.conv = nn.Conv2d(channels, bands * frames, kernel_size=3, padding=1)
+        icnr_(self.conv, PATCH)
+
+    def forward(self, grid: torch.Tensor) -> torch.Tensor:
+        bands, frames = PATCH
+        cells = self.conv(grid)  # (B, bands * frames, F cells, T cells)
+        b, _, f, t = cells.shape
+        patches = cells.view(b, bands, frames, f, t).permute(0, 3, 1, 4, 2)  # (B, F cells, bands, T cells, frames)
+        return patches.reshape(b, f * bands, t * frames)
+
+
+class GridGenerator(nn.Module):
+    """(z, c) -> one segment in the normalised log-mel space (``gan.architecture: grid2d``).
 
     ``forward(z, c)``: z (B, latent_dim) standard normal, c (B, 2) (valence, arousal) on -1..1;
-    returns (B, n_mels, segment_frames). The embedded condition is joined to z, projected to a
-    short sequence of ``channels`` features, and doubled in length ``depth`` times.
+    returns (B, n_mels, segment_frames). See the module doc for the stages.
+    """
+
+    def __init__(self, n_mels: int, segment_frames: int, latent_dim: int, condition_dim: int, channels: int,
+                 grid_channels: int):
+        super().__init__()
+        self.grid_bands, grid_frames = grid_shape(n_mels, segment_frames)
+        depth = doublings(grid_frames, MIN_GRID_START)
+        self.latent_dim, self.grid_channels = latent_dim, grid_channels
+        self.start_frames = grid_frames // 2**depth
+        self.embed = ConditionEmbedding(condition_dim)
+        self.project = nn.Linear(latent_dim + condition_dim, channels * self.start_frames)
+        self.stem = ConditionalBatchNorm(channels, dims=1)
+        self.trunk = nn.ModuleList(UpBlock1d(channels, channels) for _ in range(depth))
+        self.lift = nn.Conv1d(channels, grid_channels * self.grid_bands, kernel_size=3, padding=1)
+        self.grid = nn.ModuleList(GridBlock(grid_channels) for _ in range(GRID_BLOCKS))
+        self.out_norm = ConditionalBatchNorm(grid_channels, dims=2)
+        self.decode = PatchDecoder(grid_channels)
+        self.act = nn.LeakyReLU(0.2)
+        norms = [self.stem] + [block.norm for block in self.trunk] + [block.norm for block in self.grid]
+        self.films = FilmParameters(condition_dim, norms + [self.out_norm])
+
+    def forward(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        embedded = self.embed(condition)
+        films = iter(self.films(embedded))  # one per conditional norm, in the order they are used
+        frames = self.project(torch.cat([z, embedded], dim=1)).view(len(z), -1, self.start_frames)
+        frames = self.act(self.stem(frames, next(films)))
+        for block in self.trunk:  # each doubles the time axis
+            frames = block(frames, next(films))
+        grid = self.lift(frames)  # (B, grid_channels * F cells, T cells)
+        grid = grid.view(len(z), self.grid_channels, self.grid_bands, -1)  # (B, C, F cells, T cells)
+        for block in self.grid:
+            grid = block(grid, next(films))
+        spec = self.decode(self.act(self.out_norm(grid, next(films))))  # (B, n_mels, segment_frames)
+        return OUTPUT_BOUND * torch.tanh(spec / OUTPUT_BOUND)
+
+
+class ProjectionHead(nn.Module):
+    """Features -> realness logit, conditioned by concatenation (upstream) or by projection.
+
+    ``forward(features, embedded, with_labels)``: features (B, D); embedded (B, D) for projection
+    (ignored for concat). With ``with_labels`` (projection only) also (B, 2) labels read off the
+    condition-free features: the auxiliary label loss.
+    """
+
+    def __init__(self, feature_size: int, conditioning: str, norm):
+        super().__init__()
+        self.conditioning = conditioning
+        self.head = norm(nn.Linear(feature_size, 1))
+        self.label_head = nn.Linear(feature_size, CONDITION_SIZE) if conditioning == "projection" else None
+
+    def forward(self, features: torch.Tensor, embedded: torch.Tensor, with_labels: bool = False):
+        logits = self.head(features).squeeze(1)
+        if self.conditioning == "projection":
+            logits = logits + (embedded * features).sum(dim=1)
+        if with_labels:
+            return logits, torch.tanh(self.label_head(features))
+        return logits
+
+
+def _spectral(enabled: bool):
+    return nn.utils.parametrizations.spectral_norm if enabled else (lambda layer: layer)
+
+
+def minibatch_spread(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """(B, C, T) -> (B, 1, T): the standard deviation across each group of ``group`` samples,
+    averaged over channels (Karras et al. 2018). It lets D see how varied a batch is, so a
+    generator that draws too little variety loses; groups never mix the real and the fake half of
+    a batch of even halves."""
+    if len(x) % group:
+        group = len(x)
+    groups = x.view(-1, group, *x.shape[1:])  # (B / group, group, C, T)
+    centred = groups - groups.mean(dim=1, keepdim=True)
+    spread = (centred.square().mean(dim=1) + 1e-8).sqrt().mean(dim=1, keepdim=True)  # (B / group, 1, T)
+    return spread.repeat_interleave(group, dim=0)
+
+
+class GridDiscriminator(nn.Module):
+    """(segment, c) -> one realness logit per segment (``gan.architecture: grid2d``).
+
+    ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits, and
+    with ``with_labels`` (projection only) also (B, 2) labels. 2 x 8 patches -> a 2-D convolution
+    on the grid -> frequency folded into channels -> stride-2 convolutions over time, the last
+    one also reading the batch's spread (:func:`minibatch_spread`).
+    """
+
+    def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int, grid_channels: int,
+                 conditioning: str = "projection", spectral_norm: bool = True):
+        super().__init__()
+        grid_bands, grid_frames = grid_shape(n_mels, segment_frames)
+        depth = doublings(grid_frames, MIN_GRID_START)
+        norm = _spectral(spectral_norm)
+        self.conditioning = conditioning
+        in_channels = 1 + (condition_dim if conditioning == "concat" else 0)
+        self.grid = nn.Sequential(
+            norm(nn.Conv2d(in_channels, grid_channels, kernel_size=PATCH, stride=PATCH)), nn.LeakyReLU(0.2),
+            norm(nn.Conv2d(grid_channels, grid_channels, kernel_size=3, padding=1)), nn.LeakyReLU(0.2),
+        )
+        widths_in = [grid_channels * grid_bands] + [channels] * (depth - 1)
+        widths_in[-1] += 1  # the last one also reads the minibatch spread
+        self.time = nn.ModuleList(norm(nn.Conv1d(width, channels, kernel_size=4, stride=2, padding=1))
+                                  for width in widths_in)
+        self.act = nn.LeakyReLU(0.2)
+        feature_size = channels * (grid_frames // 2**depth)
+        self.embed = _condition_embedding(condition_dim, conditioning, feature_size, norm)
+        self.head = ProjectionHead(feature_size, conditioning, norm)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor, with_labels: bool = False):
+        embedded = self.embed(condition)
+        x = x[:, None]  # (B, 1, n_mels, frames)
+        if self.conditioning == "concat":
+            x = torch.cat([x, embedded[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
+        h = self.grid(x).flatten(1, 2)  # (B, grid_channels * F cells, T cells)
+        for i, conv in enumerate(self.time):
+            if i == len(self.time) - 1:
+                h = torch.cat([h, minibatch_spread(h)], dim=1)
+            h = self.act(conv(h))
+        return self.head(h.flatten(1), embedded, with_labels)
+
+
+def _condition_embedding(condition_dim: int, conditioning: str, feature_size: int, norm) -> nn.Module:
+    """concat: the embedding joins D's input; projection: one vector per condition, matched against the features."""
+    if conditioning == "concat":
+        return ConditionEmbedding(condition_dim)
+    return nn.Sequential(ConditionEmbedding(condition_dim), norm(nn.Linear(condition_dim, feature_size)))
+
+
+# --------------------------------------------------------------------------- time1d: the first release's pair
+
+
+class TimeGenerator(nn.Module):
+    """(z, c) -> one segment (``gan.architecture: time1d``): 1-D convolutions over time, bands as channels.
+
+    ``forward(z, c)``: z (B, latent_dim), c (B, 2) on -1..1; returns (B, n_mels, segment_frames).
+    The embedded condition is joined to z, projected to a short sequence and doubled in length.
     """
 
     def __init__(self, n_mels: int, segment_frames: int, latent_dim: int, condition_dim: int, channels: int):
@@ -103,16 +374,12 @@ class SpectrogramGenerator(nn.Module):
         return OUTPUT_BOUND * torch.tanh(spec / OUTPUT_BOUND)
 
 
-class SpectrogramDiscriminator(nn.Module):
-    """(segment, c) -> one realness logit per segment.
+class TimeDiscriminator(nn.Module):
+    """(segment, c) -> one realness logit per segment (``gan.architecture: time1d``).
 
-    ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits.
-    ``conditioning="concat"`` joins the embedded condition to the input as extra channels (the
-    notebook's way); ``"projection"`` adds the inner product of the embedded condition with the
-    final features to the logit (Miyato & Koyama, 2018); only then are the features free of the
-    condition, so only then does ``forward(x, c, with_labels=True)`` also return (B, 2) labels
-    read off them (the auxiliary label loss, ``gan.label_loss_weight``). Each block halves the
-    time axis with a stride-2 convolution.
+    ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits, and
+    with ``with_labels`` (projection only) also (B, 2) labels. Each block halves the time axis
+    with a stride-2 convolution.
     """
 
     def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int,
@@ -122,49 +389,50 @@ class SpectrogramDiscriminator(nn.Module):
         widths = block_widths(channels, depth)[::-1]  # finest first
         self.conditioning = conditioning
         feature_size = widths[-1] * (segment_frames // 2**depth)
-        norm = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
+        norm = _spectral(spectral_norm)
         in_channels = n_mels + (condition_dim if conditioning == "concat" else 0)
         layers: list[nn.Module] = []
         for width in widths:
             layers += [norm(nn.Conv1d(in_channels, width, kernel_size=4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
             in_channels = width
         self.body = nn.Sequential(*layers)
-        self.head = norm(nn.Linear(feature_size, 1))
-        # predicts (valence, arousal) from condition-free features: the auxiliary label loss
-        self.label_head = nn.Linear(feature_size, CONDITION_SIZE) if conditioning == "projection" else None
-        if conditioning == "concat":
-            self.embed = ConditionEmbedding(condition_dim)
-        else:  # one embedding vector per condition, matched against the features
-            self.embed = nn.Sequential(ConditionEmbedding(condition_dim), norm(nn.Linear(condition_dim, feature_size)))
+        self.embed = _condition_embedding(condition_dim, conditioning, feature_size, norm)
+        self.head = ProjectionHead(feature_size, conditioning, norm)
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor, with_labels: bool = False):
-        """(B,) logits; with ``with_labels`` also (B, 2) predicted (valence, arousal) (projection only)."""
         embedded = self.embed(condition)
         if self.conditioning == "concat":
             x = torch.cat([x, embedded[:, :, None].expand(-1, -1, x.shape[2])], dim=1)
         features = self.body(x).flatten(1)  # (B, feature_size)
-        logits = self.head(features).squeeze(1)
-        if self.conditioning == "projection":
-            logits = logits + (embedded * features).sum(dim=1)
-        if with_labels:
-            return logits, torch.tanh(self.label_head(features))
-        return logits
+        return self.head(features, embedded, with_labels)
 
 
-def build_generator(cfg: Config) -> SpectrogramGenerator:
-    return SpectrogramGenerator(cfg.features.n_mels, cfg.features.segment_frames, cfg.gan.latent_dim,
-                                cfg.gan.condition_dim, cfg.gan.channels)
+# --------------------------------------------------------------------------- building and loading
 
 
-def build_discriminator(cfg: Config) -> SpectrogramDiscriminator:
-    return SpectrogramDiscriminator(cfg.features.n_mels, cfg.features.segment_frames, cfg.gan.condition_dim,
-                                    cfg.gan.channels, cfg.gan.conditioning, cfg.gan.spectral_norm)
+def build_generator(cfg: Config) -> nn.Module:
+    """The generator of ``cfg.gan.architecture`` for the configured segment shape."""
+    f, gan = cfg.features, cfg.gan
+    if gan.architecture == "time1d":
+        return TimeGenerator(f.n_mels, f.segment_frames, gan.latent_dim, gan.condition_dim, gan.channels)
+    return GridGenerator(f.n_mels, f.segment_frames, gan.latent_dim, gan.condition_dim, gan.channels,
+                         gan.grid_channels)
+
+
+def build_discriminator(cfg: Config) -> nn.Module:
+    """The discriminator of ``cfg.gan.architecture``, with the recipe's conditioning and spectral norm."""
+    f, gan = cfg.features, cfg.gan.resolved()
+    if gan.architecture == "time1d":
+        return TimeDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.conditioning,
+                                 gan.spectral_norm)
+    return GridDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.grid_channels,
+                             gan.conditioning, gan.spectral_norm)
 
 
 # Keys that change the networks' shapes: a checkpoint only resumes under the same values.
 MODEL_KEYS = [
-    "features.n_mels", "features.segment_frames", "gan.latent_dim", "gan.channels",
-    "gan.condition_dim", "gan.conditioning", "gan.spectral_norm",
+    "features.n_mels", "features.segment_frames", "gan.architecture", "gan.latent_dim", "gan.channels",
+    "gan.grid_channels", "gan.condition_dim", "gan.recipe", "gan.conditioning", "gan.spectral_norm",
 ]
 
 
@@ -172,12 +440,20 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_generator(path) -> tuple[SpectrogramGenerator, Config]:
+def _first_release_config(saved: dict) -> dict:
+    """A generator.pt of the first release has no ``gan.architecture``: it holds the time1d generator."""
+    gan = dict(saved.get("gan", {}))
+    gan.setdefault("architecture", "time1d")
+    gan.setdefault("recipe", "classic")  # its explicit keys win over the recipe anyway
+    return {**saved, "gan": gan}
+
+
+def load_generator(path) -> tuple[nn.Module, Config]:
     """Rebuild the generator of ``gan/generator.pt`` from its own saved config, in eval mode, on the CPU."""
     checkpoint = load_checkpoint(path, produced_by="train-gan")
     if "generator" not in checkpoint or "config" not in checkpoint:
-        raise CheckpointError(f"{path} holds no generator; expected the gan/generator.pt that `astgan train-gan` writes")
-    cfg = Config.from_dict(checkpoint["config"], source=str(path))
+        raise CheckpointError(f"{path} holds no generator; expected the gan/generator.pt of `astgan train-gan`")
+    cfg = Config.from_dict(_first_release_config(checkpoint["config"]), source=str(path))
     generator = build_generator(cfg)
     try:
         generator.load_state_dict(checkpoint["generator"])

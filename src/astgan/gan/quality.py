@@ -1,23 +1,32 @@
-"""Is a set of synthetic segments any good? Metrics, each beside the value real data gets.
+"""Is a set of synthetic segments any good? Each number beside what real data scores in the same test.
 
-- label fidelity: a ridge probe on per-band mean and std, fitted on real TRAIN segments, predicts
-  (valence, arousal) of the synthetic segments; CCC and Pearson r against the requested labels,
-  beside the same probe on real VAL segments;
-- realism: Frechet distance between per-band mean + std features of synthetic and TRAIN segments,
-  beside real VAL vs TRAIN (the floor: what unseen real songs score);
-- diversity: mean pairwise distance among synthetic segments beside that among real ones (a
-  collapsed generator scores near 0);
-- memorisation: each synthetic segment's distance to its nearest TRAIN segment, beside the same
-  distance for real VAL segments (copies of training data would sit far below VAL's).
+Every comparison is like for like: the real reference has the same size, the same number of songs
+and the same label distribution as the synthetic set it is compared with.
+
+- **label fidelity**: a ridge probe on per-band mean and std, fitted on real TRAIN segments,
+  predicts (valence, arousal) of segments generated at TRAIN's label distribution (the empirical
+  sampler); its CCC against the requested labels sits beside the same probe's CCC on real VAL
+  segments. The judge (:mod:`astgan.gan.judge`) gives a second probe.
+- **realism**: the Frechet distance, in two feature spaces (per-band mean + std; the judge's pooled
+  embedding), between synthetic segments and real TRAIN segments, divided by the distance between
+  two real sets of unseen-to-each-other songs (the floor). Two floors: TRAIN songs split in two
+  halves of equal song count (synthetic generated at half A's labels, both compared with half B),
+  and VAL against as many TRAIN songs (synthetic generated at VAL's labels, both compared with
+  those TRAIN songs). Every compared set has the same number of segments.
+- **diversity**: mean pairwise distance among the synthetic segments generated at half A's labels,
+  beside the same among half A's real segments.
+- **memorisation**: a synthetic segment closer to its nearest TRAIN segment than half of what the
+  closest 5 % of real VAL segments get is flagged as a near-copy; the check passes while at most
+  1 % of the written set is flagged. A generator far from the data passes it trivially: realism is
+  the check that catches that.
 
 Distances for diversity and memorisation are Euclidean between segments average-pooled to at most
-32 bands x 64 frames (:func:`pooled_vectors`), so that they compare shapes rather than noise and
-stay cheap for 128 x 1024 segments.
+32 bands x 64 frames (:func:`pooled_vectors`): shapes rather than noise, cheap for 128 x 1024.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +39,13 @@ from astgan.evaluation.metrics import ccc, pearson
 
 POOLED_SHAPE = (32, 64)  # (bands, frames) of the pooled segments that distances compare
 MAX_PAIRWISE = 512  # diversity is estimated on a random subset of at most this many segments
+MAX_COMPARED = 2048  # segments per side of a Frechet comparison
+# memorisation: flagged when nearer to TRAIN than this fraction of VAL's 5th-percentile distance
+COPY_FRACTION = 0.5
+COPY_PERCENTILE = 5.0
+MAX_COPY_SHARE = 0.01  # the check passes while at most this share of the written set is flagged
+# The bar this project set for a GAN good enough to test the augmentation idea (issue 12).
+TARGETS = {"frechet_ratio": 1.5, "fidelity_ratio": 0.85}
 
 
 def pooled_vectors(specs: np.ndarray) -> np.ndarray:
@@ -42,29 +58,52 @@ def pooled_vectors(specs: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class SegmentSummary:
-    """What the quality report reads of a set of segments.
+class SegmentFeatures:
+    """What the report reads of a set of segments, one row per segment.
 
-    ``band_stats``: (N, 2 n_mels) per-band mean then std over time; ``pooled``: (N, D) from
-    :func:`pooled_vectors`.
+    ``band``: (N, 2 n_mels) per-band mean then std over time; ``pooled``: (N, D) from
+    :func:`pooled_vectors`; ``embedding``: (N, H) the judge's pooled embedding (None without a
+    judge); ``predicted``: (N, 2) the judge's (valence, arousal) (None when not asked for).
     """
 
-    band_stats: np.ndarray
+    band: np.ndarray
     pooled: np.ndarray
+    embedding: np.ndarray | None = None
+    predicted: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.band_stats)
+        return len(self.band)
+
+    def take(self, indices: np.ndarray) -> SegmentFeatures:
+        """The rows ``indices`` of every array."""
+        pick = lambda values: None if values is None else values[indices]  # noqa: E731
+        return SegmentFeatures(self.band[indices], self.pooled[indices], pick(self.embedding), pick(self.predicted))
 
 
-def summarize(chunks: Iterable[np.ndarray]) -> SegmentSummary:
-    """Summarise segments given as chunks of (n, n_mels, frames) arrays (a whole set never sits in memory)."""
-    stats, pooled = [], []
+Embedder = Callable[[np.ndarray], np.ndarray]  # (n, n_mels, frames) -> (n, H)
+
+
+def describe(chunks: Iterable[np.ndarray], embed: Embedder | None = None,
+             predict: Embedder | None = None) -> SegmentFeatures:
+    """Features of segments given as chunks of (n, n_mels, frames) arrays (a whole set never sits in memory).
+
+    ``embed``/``predict``: the judge's embedding and label read-out, applied per chunk when given.
+    """
+    band, pooled, embedded, predicted = [], [], [], []
     for chunk in chunks:
-        stats.append(band_statistics(chunk))
+        band.append(band_statistics(chunk))
         pooled.append(pooled_vectors(chunk))
-    if not stats:
-        raise ValueError("no segments to summarise")
-    return SegmentSummary(np.concatenate(stats), np.concatenate(pooled))
+        if embed is not None:
+            embedded.append(embed(chunk))
+        if predict is not None:
+            predicted.append(predict(chunk))
+    if not band:
+        raise ValueError("no segments to describe")
+    join = lambda parts: np.concatenate(parts) if parts else None  # noqa: E731
+    return SegmentFeatures(np.concatenate(band), np.concatenate(pooled), join(embedded), join(predicted))
+
+
+# --------------------------------------------------------------------------- distances
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -101,91 +140,276 @@ def mean_pairwise_distance(vectors: np.ndarray, max_items: int = MAX_PAIRWISE, s
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """(N,) Euclidean distance from each of (N, D) ``queries`` to its nearest row of (M, D) ``reference``."""
+    """(N,) Euclidean distance from each of (N, D) ``queries`` to its nearest row of (M, D) ``reference``.
+
+    Computed exactly (no matrix-product shortcut), so that a copy sits at distance 0.
+    """
     reference_t = torch.from_numpy(np.asarray(reference, dtype=np.float32))
     out = []
     for start in range(0, len(queries), chunk):
         block = torch.from_numpy(np.asarray(queries[start:start + chunk], dtype=np.float32))
-        out.append(torch.cdist(block, reference_t).min(dim=1).values)
+        out.append(torch.cdist(block, reference_t, compute_mode="donot_use_mm_for_euclid_dist").min(dim=1).values)
     return torch.cat(out).numpy()
 
 
-def probe_scores(predicted: np.ndarray, requested: np.ndarray) -> dict:
-    """Per dimension {"ccc", "pearson"} of (N, 2) probe predictions against (N, 2) labels."""
-    return {
-        name: {"ccc": float(ccc(predicted[:, d], requested[:, d])), "pearson": pearson(predicted[:, d], requested[:, d])}
-        for d, name in enumerate(DIMENSIONS)
-    }
+# --------------------------------------------------------------------------- the real references
 
 
-def quality_report(train: SegmentSummary, train_labels: np.ndarray, val: SegmentSummary, val_labels: np.ndarray,
-                   synthetic: SegmentSummary, synthetic_labels: np.ndarray, matched: SegmentSummary,
-                   ridge_alpha: float = 1.0, seed: int = 0) -> dict:
-    """All four checks as plain data for quality.json.
+@dataclass
+class ReferenceSplit:
+    """Song-disjoint real sets for the Frechet floors, as indices into the TRAIN / VAL segments.
 
-    ``synthetic`` is the written set (conditions from the chosen sampler, ``synthetic_labels``);
-    ``matched`` is generated at TRAIN's own label distribution with as many segments as VAL, so
-    that realism compares like with like: a sampler that asks for rare labels on purpose does not
-    count as unrealistic.
+    ``half_a`` and ``half_b``: TRAIN segments of two disjoint halves of the TRAIN songs (equal song
+    counts), subsampled to the same number of segments. ``val``: VAL segments, and
+    ``val_reference``: TRAIN segments of as many TRAIN songs as VAL has, both subsampled to the
+    same number of segments.
     """
-    probe = fit_ridge(train.band_stats, train_labels, alpha=ridge_alpha)
-    fd_matched = frechet_distance(matched.band_stats, train.band_stats)
-    fd_val = frechet_distance(val.band_stats, train.band_stats)
-    diversity_synthetic = mean_pairwise_distance(synthetic.pooled, seed=seed)
-    diversity_real = mean_pairwise_distance(train.pooled, seed=seed)
-    nn_synthetic = nearest_distances(synthetic.pooled, train.pooled)
-    nn_val = nearest_distances(val.pooled, train.pooled)
-    val_p05 = float(np.percentile(nn_val, 5))
+
+    half_a: np.ndarray
+    half_b: np.ndarray
+    val: np.ndarray
+    val_reference: np.ndarray
+    songs_per_half: int
+    val_songs: int
+
+
+def _segments_of(songs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.isin(songs, chosen))
+
+
+def _subsample(indices: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return np.sort(rng.choice(indices, n, replace=False))
+
+
+def reference_split(train_songs: np.ndarray, val_songs: np.ndarray, seed: int,
+                    max_segments: int = MAX_COMPARED) -> ReferenceSplit:
+    """Draw the real comparison sets (see :class:`ReferenceSplit`); seeded.
+
+    ``train_songs``: (N_train,) song id of each TRAIN segment; ``val_songs``: (N_val,) likewise.
+    """
+    rng = np.random.default_rng(seed)
+    train_ids = rng.permutation(np.unique(train_songs))
+    half = len(train_ids) // 2
+    if half < 1:
+        raise ValueError(f"the Frechet floors need at least 2 TRAIN songs, got {len(train_ids)}")
+    a, b = _segments_of(train_songs, train_ids[:half]), _segments_of(train_songs, train_ids[half:2 * half])
+    n_half = min(len(a), len(b), max_segments)
+    val_ids = np.unique(val_songs)
+    reference_ids = rng.permutation(train_ids)[:len(val_ids)]
+    val, reference = np.arange(len(val_songs)), _segments_of(train_songs, reference_ids)
+    n_val = min(len(val), len(reference), max_segments)
+    return ReferenceSplit(_subsample(a, n_half, rng), _subsample(b, n_half, rng), _subsample(val, n_val, rng),
+                          _subsample(reference, n_val, rng), int(half), int(len(val_ids)))
+
+
+# --------------------------------------------------------------------------- the four checks
+
+
+def probe_scores(predicted: np.ndarray, requested: np.ndarray) -> dict:
+    """Per dimension {"ccc", "pearson"} of (N, 2) predictions against (N, 2) labels."""
+    predicted, requested = np.asarray(predicted, np.float64), np.asarray(requested, np.float64)
+    return {name: {"ccc": float(ccc(predicted[:, d], requested[:, d])),
+                   "pearson": pearson(predicted[:, d], requested[:, d])}
+            for d, name in enumerate(DIMENSIONS)}
+
+
+def fidelity_block(synthetic_pred: np.ndarray, synthetic_labels: np.ndarray, val_pred: np.ndarray,
+                   val_labels: np.ndarray, probe: str) -> dict:
+    """One probe's scores on synthetic and on real VAL segments, and their per-dimension CCC ratio."""
+    synthetic, real = probe_scores(synthetic_pred, synthetic_labels), probe_scores(val_pred, val_labels)
+    ratio = {name: synthetic[name]["ccc"] / real[name]["ccc"] if real[name]["ccc"] > 0 else None
+             for name in DIMENSIONS}
+    return {"probe": probe, "synthetic": synthetic, "real_val": real, "ratio": ratio}
+
+
+def frechet_block(real: np.ndarray, synthetic: np.ndarray, reference: np.ndarray) -> dict:
+    """Distance of ``real`` and of ``synthetic`` to ``reference`` ((N, D) each), and their ratio."""
+    floor, distance = frechet_distance(real, reference), frechet_distance(synthetic, reference)
+    return {"floor": floor, "synthetic": distance, "ratio": distance / max(floor, 1e-12)}
+
+
+def realism_block(space: str, train: SegmentFeatures, val: SegmentFeatures, split: ReferenceSplit,
+                  synthetic_a: SegmentFeatures, synthetic_val: SegmentFeatures) -> dict:
+    """Both floors in one feature space ("band" or "embedding"); ``ratio`` is the larger of the two."""
+    values = lambda features: getattr(features, space)  # noqa: E731
+    halves = frechet_block(values(train)[split.half_a], values(synthetic_a), values(train)[split.half_b])
+    against_val = frechet_block(values(val)[split.val], values(synthetic_val), values(train)[split.val_reference])
+    return {"train_halves": halves, "val": against_val, "ratio": max(halves["ratio"], against_val["ratio"])}
+
+
+def flag_copies(synthetic_pooled: np.ndarray, train_pooled: np.ndarray, val_pooled: np.ndarray) -> dict:
+    """Near-copies of TRAIN segments among synthetic ones (pooled vectors, (N, D) each).
+
+    Returns {"flagged": (N,) bool, "threshold", "synthetic_nearest": (N,), "val_nearest": (N_val,)}.
+    """
+    synthetic_nearest = nearest_distances(synthetic_pooled, train_pooled)
+    val_nearest = nearest_distances(val_pooled, train_pooled)
+    threshold = COPY_FRACTION * float(np.percentile(val_nearest, COPY_PERCENTILE))
+    return {"flagged": synthetic_nearest < threshold, "threshold": threshold,
+            "synthetic_nearest": synthetic_nearest, "val_nearest": val_nearest}
+
+
+def memorisation_block(written: SegmentFeatures, train: SegmentFeatures, val: SegmentFeatures) -> dict:
+    copies = flag_copies(written.pooled, train.pooled, val.pooled)
+    share = float(copies["flagged"].mean())
     return {
-        "n_synthetic": len(synthetic),
-        "label_fidelity": {
-            "synthetic": probe_scores(probe.predict(synthetic.band_stats), synthetic_labels),
-            "real_val": probe_scores(probe.predict(val.band_stats), val_labels),
-        },
-        "realism": {
-            "fd_synthetic_vs_train": fd_matched,
-            "fd_val_vs_train": fd_val,
-            "ratio": fd_matched / max(fd_val, 1e-12),
-            "fd_written_set_vs_train": frechet_distance(synthetic.band_stats, train.band_stats),
-            "n_compared": len(matched),
-        },
-        "diversity": {
-            "synthetic": diversity_synthetic,
-            "real_train": diversity_real,
-            "ratio": diversity_synthetic / max(diversity_real, 1e-12),
-        },
-        "memorisation": {
-            "synthetic_nn_median": float(np.median(nn_synthetic)),
-            "val_nn_median": float(np.median(nn_val)),
-            "synthetic_nn_p05": float(np.percentile(nn_synthetic, 5)),
-            "val_nn_p05": val_p05,
-            # about 0.05 when synthetic segments sit as far from TRAIN as unseen real songs do
-            "share_closer_than_val_p05": float(np.mean(nn_synthetic < val_p05)),
-        },
+        "synthetic_nearest_median": float(np.median(copies["synthetic_nearest"])),
+        "val_nearest_median": float(np.median(copies["val_nearest"])),
+        "threshold": copies["threshold"],
+        "flagged_share": share,
+        "val_flagged_share": float(np.mean(copies["val_nearest"] < copies["threshold"])),
+        "max_share": MAX_COPY_SHARE,
+        "passes": share <= MAX_COPY_SHARE,
     }
+
+
+def diversity_block(synthetic: SegmentFeatures, real: SegmentFeatures, seed: int) -> dict:
+    synthetic_spread = mean_pairwise_distance(synthetic.pooled, seed=seed)
+    real_spread = mean_pairwise_distance(real.pooled, seed=seed)
+    return {"synthetic": synthetic_spread, "real_train_half": real_spread,
+            "ratio": synthetic_spread / max(real_spread, 1e-12)}
+
+
+@dataclass
+class QualityInputs:
+    """Everything the report compares (features from :func:`describe`, labels (N, 2) on -1..1).
+
+    ``synthetic_a``: generated at ``train_labels[split.half_a]``; ``synthetic_val``: generated at
+    ``val_labels[split.val]``; ``fidelity``: generated at ``fidelity_labels`` (the empirical
+    sampler); ``written``: the synthetic set written to synthetic.npz.
+    """
+
+    train: SegmentFeatures
+    train_labels: np.ndarray
+    val: SegmentFeatures
+    val_labels: np.ndarray
+    split: ReferenceSplit
+    synthetic_a: SegmentFeatures
+    synthetic_val: SegmentFeatures
+    fidelity: SegmentFeatures
+    fidelity_labels: np.ndarray
+    written: SegmentFeatures
+
+
+def quality_report(inputs: QualityInputs, ridge_alpha: float = 1.0, seed: int = 0) -> dict:
+    """All checks as plain data for quality.json: each synthetic value beside its real reference."""
+    x = inputs
+    probe = fit_ridge(x.train.band, x.train_labels, alpha=ridge_alpha)
+    fidelity = {"ridge": fidelity_block(probe.predict(x.fidelity.band), x.fidelity_labels,
+                                        probe.predict(x.val.band), x.val_labels, "ridge on per-band mean + std")}
+    if x.fidelity.predicted is not None and x.val.predicted is not None:
+        fidelity["judge"] = fidelity_block(x.fidelity.predicted, x.fidelity_labels, x.val.predicted, x.val_labels,
+                                           "the judge's own (valence, arousal) head")
+    realism = {"band": realism_block("band", x.train, x.val, x.split, x.synthetic_a, x.synthetic_val)}
+    if x.train.embedding is not None:
+        realism["judge"] = realism_block("embedding", x.train, x.val, x.split, x.synthetic_a, x.synthetic_val)
+    realism["compared"] = {"train_half_segments": len(x.split.half_a), "songs_per_train_half": x.split.songs_per_half,
+                           "val_segments": len(x.split.val), "val_songs": x.split.val_songs}
+    report = {
+        "n_synthetic": len(x.written),
+        "label_fidelity": fidelity,
+        "realism": realism,
+        "diversity": diversity_block(x.synthetic_a, x.train.take(x.split.half_a), seed),
+        "memorisation": memorisation_block(x.written, x.train, x.val),
+    }
+    report["targets"] = target_checks(report)
+    return report
+
+
+def target_checks(report: dict) -> dict:
+    """Each target of :data:`TARGETS` with its value and whether it is met."""
+    checks = {}
+    for space, block in report["realism"].items():
+        if space != "compared":
+            ratio = block["ratio"]
+            checks[f"frechet_ratio_{space}"] = {"value": ratio, "limit": f"<= {TARGETS['frechet_ratio']}",
+                                                "met": ratio <= TARGETS["frechet_ratio"]}
+    for name, ratio in report["label_fidelity"]["ridge"]["ratio"].items():
+        checks[f"fidelity_ratio_{name}"] = {"value": ratio, "limit": f">= {TARGETS['fidelity_ratio']}",
+                                            "met": ratio is not None and ratio >= TARGETS["fidelity_ratio"]}
+    checks["memorisation"] = {"value": report["memorisation"]["flagged_share"], "limit": f"<= {MAX_COPY_SHARE}",
+                              "met": report["memorisation"]["passes"]}
+    return checks
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def quality_rows(report: dict) -> list[tuple[str, str, str, str]]:
+    """(check, synthetic, real reference, ratio or verdict) rows of the report."""
+    rows = []
+    for block in report["label_fidelity"].values():
+        name = "ridge probe" if block["probe"].startswith("ridge") else "judge probe"
+        for dimension in DIMENSIONS:
+            rows.append((f"label fidelity {dimension} CCC ({name})", _fmt(block["synthetic"][dimension]["ccc"]),
+                         f"{_fmt(block['real_val'][dimension]['ccc'])} VAL", _fmt(block["ratio"][dimension])))
+    for space, block in report["realism"].items():
+        if space == "compared":
+            continue
+        label = "band stats" if space == "band" else "judge embedding"
+        rows.append((f"Frechet {label}, vs other TRAIN half", _fmt(block["train_halves"]["synthetic"]),
+                     f"{_fmt(block['train_halves']['floor'])} TRAIN half", _fmt(block["train_halves"]["ratio"])))
+        rows.append((f"Frechet {label}, vs TRAIN songs", _fmt(block["val"]["synthetic"]),
+                     f"{_fmt(block['val']['floor'])} VAL", _fmt(block["val"]["ratio"])))
+    diversity = report["diversity"]
+    rows.append(("diversity (mean pairwise distance)", _fmt(diversity["synthetic"]),
+                 f"{_fmt(diversity['real_train_half'])} TRAIN half", _fmt(diversity["ratio"])))
+    memo = report["memorisation"]
+    rows.append(("memorisation: share flagged as copies", _fmt(memo["flagged_share"]),
+                 f"{_fmt(memo['val_flagged_share'])} VAL", "passes" if memo["passes"] else "FAILS"))
+    return rows
 
 
 def format_quality_table(report: dict) -> str:
     """The report as a small text table: each synthetic value beside its real reference."""
-    fidelity, realism = report["label_fidelity"], report["realism"]
-    diversity, memo = report["diversity"], report["memorisation"]
-    rows = [("check", "synthetic", "real reference", "")]
-    for name in DIMENSIONS:
-        for metric in ("ccc", "pearson"):
-            rows.append((f"label fidelity {name} {metric}", f"{fidelity['synthetic'][name][metric]:.3f}",
-                         f"{fidelity['real_val'][name][metric]:.3f}", "probe on VAL"))
-    rows.append(("realism: Frechet distance to TRAIN", f"{realism['fd_synthetic_vs_train']:.3f}",
-                 f"{realism['fd_val_vs_train']:.3f}", f"VAL; ratio {realism['ratio']:.2f}"))
-    rows.append(("  (written set, its own sampler)", f"{realism['fd_written_set_vs_train']:.3f}", "", ""))
-    rows.append(("diversity: mean pairwise distance", f"{diversity['synthetic']:.3f}",
-                 f"{diversity['real_train']:.3f}", f"TRAIN; ratio {diversity['ratio']:.2f}"))
-    rows.append(("memorisation: median nearest-TRAIN", f"{memo['synthetic_nn_median']:.3f}",
-                 f"{memo['val_nn_median']:.3f}", "VAL"))
-    rows.append(("  share closer than VAL's 5th pct", f"{memo['share_closer_than_val_p05']:.3f}", "0.050", "VAL"))
+    rows = [("check", "synthetic", "real reference", "ratio")] + quality_rows(report)
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
-        for row in rows
-    ]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def quality_markdown(report: dict) -> str:
+    """quality.md: the table, then what the numbers mean, in words."""
+    compared = report["realism"]["compared"]
+    targets = report["targets"]
+    missed = [name for name, check in targets.items() if not check["met"]]
+    table = ["| check | synthetic | real reference | ratio |", "|---|---:|---:|---:|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in quality_rows(report)]
+    verdict = ("Every target is met." if not missed else
+               f"Targets missed: {', '.join(missed)} (see `targets` in quality.json).")
+    return "\n".join([
+        "# Synthetic set quality",
+        "",
+        *table,
+        "",
+        verdict,
+        "",
+        "## How to read it",
+        "",
+        "- **Label fidelity**: a ridge probe fitted on real TRAIN segments predicts the labels of segments "
+        "generated at TRAIN's label distribution (the empirical sampler). Its CCC against the requested labels "
+        "sits beside the same probe on real VAL songs; a ratio near 1 means the generated segments carry their "
+        f"label about as well as unseen real music does (target >= {TARGETS['fidelity_ratio']}). The judge probe "
+        "is the same test with a small AST trained on real TRAIN data.",
+        "- **Frechet ratio**: distance of generated segments to real TRAIN segments divided by the distance "
+        "between two real sets of different songs (the floor). Two floors: two halves of the TRAIN songs "
+        f"({compared['songs_per_train_half']} songs, {compared['train_half_segments']} segments each), and VAL "
+        f"against as many TRAIN songs ({compared['val_songs']} songs, {compared['val_segments']} segments each); the "
+        "generated set has as many segments, drawn at the labels of the real set it stands in for. A ratio of 1 "
+        "means the generated set is as far from TRAIN as other real songs are; below 1 is possible, because "
+        "generated segments are not clustered by song. Two feature spaces: per-band mean + std (the spectral "
+        "envelope and its movement), and the pooled embedding of the judge, which also sees time structure "
+        f"(onsets, rhythm). Target: the larger ratio <= {TARGETS['frechet_ratio']} in each space.",
+        "- **Diversity**: mean pairwise distance among generated segments beside the real ones they stand in for "
+        "(same labels, same count); well below 1 means the generator draws too little variety (mode collapse).",
+        "- **Memorisation**: a generated segment nearer to a TRAIN segment than half of what the closest 5 % of "
+        "real VAL segments get is flagged as a near-copy; the check fails when more than "
+        f"{MAX_COPY_SHARE:.0%} of the written set is flagged. It cannot tell realism: a generator far from the "
+        "data passes it, and the Frechet ratio is what catches that.",
+        "",
+    ])

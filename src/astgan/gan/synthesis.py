@@ -2,7 +2,8 @@
 
 ``synthesize(cfg)`` reads ``<run>/gan/generator.pt`` and writes into ``<run>/synthetic/``:
 ``synthetic.npz`` (specs (N, n_mels, frames) float16 in the normalised log-mel space, labels
-(N, 2) float32 on -1..1), ``quality.json`` (see :mod:`astgan.gan.quality`) and three figures:
+(N, 2) float32 on -1..1), ``quality.json`` and ``quality.md`` (see :mod:`astgan.gan.quality`),
+``judge.pt`` (the cached judge, :mod:`astgan.gan.judge`) and three figures:
 ``real_vs_synthetic.png``, ``labels.png`` and ``mean_spectrum.png``.
 """
 
@@ -10,28 +11,37 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from astgan.artifacts import check_config_compatible, require, write_json
+from astgan.artifacts import check_config_compatible, require, write_json, write_text
 from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
 from astgan.data.labels import nearest_to_corners
-from astgan.data.prepare import prepare_data
+from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import write_synthetic
 from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_spectrum
+from astgan.gan.judge import load_or_train_judge
 from astgan.gan.models import load_generator
-from astgan.gan.quality import SegmentSummary, quality_report, summarize
-from astgan.runtime import resolve_device
+from astgan.gan.quality import (
+    MAX_COMPARED,
+    QualityInputs,
+    SegmentFeatures,
+    describe,
+    quality_markdown,
+    quality_report,
+    reference_split,
+)
+from astgan.runtime import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
 
 # The balanced sampler's weights are capped at this multiple of the mean weight, so that one
 # isolated song cannot take a large share of the synthetic set.
 MAX_BALANCE_WEIGHT = 5.0
-MAX_MATCHED = 2048  # at most this many segments in the realism reference batch
 
 
 def inverse_density_weights(labels: np.ndarray) -> np.ndarray:
@@ -78,66 +88,105 @@ def sample_conditions(train_labels: np.ndarray, n: int, sampler: str, jitter: fl
     return np.clip(conditions, -1.0, 1.0).astype(np.float32)
 
 
-@torch.no_grad()
-def generate(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int, seed: int,
-             device: torch.device | str = "cpu", progress: bool = False) -> np.ndarray:
-    """Segments for (N, 2) ``conditions``: (N, n_mels, frames) float32, in eval mode, seeded noise."""
+def generate_chunks(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int, seed: int,
+                    device: torch.device | str = "cpu", progress: bool = False) -> Iterator[np.ndarray]:
+    """Segments for (N, 2) ``conditions`` in order, as (<= batch_size, n_mels, frames) float32 chunks.
+
+    Eval mode, seeded noise drawn on the CPU (the same samples on any device).
+    """
     from tqdm import tqdm
 
     generator = generator.to(device).eval()
-    noise = torch.Generator().manual_seed(seed)  # on the CPU: the same samples on any device
-    latent_dim = generator.latent_dim
-    out = []
-    for start in tqdm(range(0, len(conditions), batch_size), desc="generate", unit="batch", disable=not progress, leave=False):
+    noise = torch.Generator().manual_seed(seed)
+    starts = range(0, len(conditions), batch_size)
+    for start in tqdm(starts, desc="generate", unit="batch", disable=not progress, leave=False):
         condition = torch.from_numpy(np.asarray(conditions[start:start + batch_size], dtype=np.float32))
-        z = torch.randn(len(condition), latent_dim, generator=noise)
-        out.append(generator(z.to(device), condition.to(device)).float().cpu().numpy())
-    return np.concatenate(out)
+        z = torch.randn(len(condition), generator.latent_dim, generator=noise)
+        with torch.no_grad():
+            yield generator(z.to(device), condition.to(device)).float().cpu().numpy()
 
 
-def summarize_split(segments: SegmentDataset) -> SegmentSummary:
-    """Quality-report summary of real segments, read chunk by chunk from the cache."""
-    return summarize(segments.chunks())
+def generate(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int, seed: int,
+             device: torch.device | str = "cpu", progress: bool = False) -> np.ndarray:
+    """Segments for (N, 2) ``conditions``: (N, n_mels, frames) float32 (see :func:`generate_chunks`)."""
+    return np.concatenate(list(generate_chunks(generator, conditions, batch_size, seed, device, progress)))
 
 
 def synthesize(cfg: Config, progress: bool = True) -> dict:
-    """Generate ``synth.n`` segments with the run's generator, write them, report their quality."""
+    """Generate ``synth.n`` segments with the run's generator, write them, report their quality.
+
+    Writes synthetic.npz, quality.json, quality.md and the figures (see the module doc).
+    """
     paths = cfg.paths
     generator_path = require(paths.generator, "train-gan")
     generator, generator_cfg = load_generator(generator_path)
     check_config_compatible(generator_cfg.to_dict(), cfg.to_dict(), ["features.n_mels", "features.segment_frames"],
                             str(generator_path))
+    seed_everything(cfg.synth.seed, cfg.run.threads)
     data = prepare_data(cfg, progress=progress)
-    train = data.segments("train")
-    val = data.segments("val")
     device = resolve_device(cfg.run.device)
     synth = cfg.synth
     rng = np.random.default_rng(synth.seed)
-    song_labels = data.labels("train")
-
-    conditions = sample_conditions(song_labels, synth.n, synth.sampler, synth.jitter, rng)
+    conditions = sample_conditions(data.labels("train"), synth.n, synth.sampler, synth.jitter, rng)
     started = time.perf_counter()
     specs = generate(generator, conditions, synth.batch_size, synth.seed, device, progress)
     seconds = time.perf_counter() - started
     log.info(f"generated {len(specs)} segments in {seconds:.1f}s ({len(specs) / seconds:.0f}/s) on {device}")
     write_synthetic(paths.synthetic, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
 
-    # Realism reference: generated at TRAIN segments' own labels, as many as VAL has segments.
-    matched_labels = train.labels[rng.choice(len(train), min(max(len(val), 2), MAX_MATCHED))]
-    matched = generate(generator, matched_labels, synth.batch_size, synth.seed + 1, device)
-    train_summary, val_summary = summarize_split(train), summarize_split(val)
-    synthetic_summary = summarize([specs.astype(np.float16).astype(np.float32)])  # as written
-    quality = quality_report(train_summary, train.labels, val_summary, val.labels, synthetic_summary, conditions,
-                             summarize([matched]), ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
+    started = time.perf_counter()
+    written = specs.astype(np.float16).astype(np.float32)  # as written: copies are judged as they are stored
+    quality = assess_quality(cfg, generator, data, written, device)
     quality.update(sampler=synth.sampler, generator=str(generator_path),
-                   generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)})
+                   generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)},
+                   report_seconds=time.perf_counter() - started)
     write_json(paths.quality, quality)
-    _write_figures(generator, train, train_summary, synthetic_summary, conditions, cfg, device, paths.synthetic_dir)
+    write_text(paths.quality_md, quality_markdown(quality))
+    train = data.segments("train")
+    _write_figures(generator, train, quality_features(train), describe([written]), conditions, cfg, device,
+                   paths.synthetic_dir)
     return quality
 
 
-def _write_figures(generator, train: SegmentDataset, train_summary: SegmentSummary, synthetic_summary: SegmentSummary,
-                   conditions: np.ndarray, cfg: Config, device, out_dir: Path) -> list[Path]:
+def quality_features(segments: SegmentDataset) -> SegmentFeatures:
+    """Band statistics and pooled vectors of real segments, read chunk by chunk from the cache."""
+    return describe(segments.chunks())
+
+
+def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, written: np.ndarray,
+                   device: torch.device) -> dict:
+    """The quality report (:mod:`astgan.gan.quality`) of ``written`` (N, n_mels, frames) and of the
+    generator, with every synthetic set drawn at the labels of the real set it is compared with."""
+    synth = cfg.synth
+    train, val = data.segments("train"), data.segments("val")
+    judge = load_or_train_judge(cfg, train, val, device)
+    embed = lambda chunk: judge.embed(chunk, train.normalization)  # noqa: E731
+    predict = lambda chunk: judge.predict(chunk, train.normalization)  # noqa: E731
+
+    def generated(labels: np.ndarray, seed: int, with_predictions: bool = False) -> SegmentFeatures:
+        chunks = generate_chunks(generator, labels, synth.batch_size, seed, device)
+        return describe(chunks, embed, predict if with_predictions else None)
+
+    split = reference_split(train.song_ids, val.song_ids, seed=synth.seed)
+    fidelity_labels = sample_conditions(data.labels("train"), min(len(train), MAX_COMPARED), "empirical",
+                                        synth.jitter, np.random.default_rng(synth.seed + 3))
+    inputs = QualityInputs(
+        train=describe(train.chunks(), embed), train_labels=train.labels,
+        val=describe(val.chunks(), embed, predict), val_labels=val.labels,
+        split=split,
+        synthetic_a=generated(train.labels[split.half_a], synth.seed + 1),
+        synthetic_val=generated(val.labels[split.val], synth.seed + 2),
+        fidelity=generated(fidelity_labels, synth.seed + 3, with_predictions=True), fidelity_labels=fidelity_labels,
+        written=describe([written]),
+    )
+    report = quality_report(inputs, ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
+    report["judge"] = {"source": judge.source, "val_segment_ccc": judge.val}
+    return report
+
+
+def _write_figures(generator, train: SegmentDataset, train_features: SegmentFeatures,
+                   synthetic_features: SegmentFeatures, conditions: np.ndarray, cfg: Config, device,
+                   out_dir: Path) -> list[Path]:
     """Real vs synthetic at the TRAIN segments nearest each V/A corner; label plane; mean spectra."""
     labels = train.labels.astype(np.float32)
     picks = np.array(list(nearest_to_corners(labels).values()))
@@ -149,5 +198,5 @@ def _write_figures(generator, train: SegmentDataset, train_summary: SegmentSumma
         plot_condition_grid(train.stack(picks), grid, labels[picks], out_dir / "real_vs_synthetic.png",
                             "real TRAIN segment (left) and synthetic segments at its label"),
         plot_label_plane(labels, conditions, out_dir / "labels.png", cfg.synth.sampler),
-        plot_mean_spectrum(train_summary.band_stats, synthetic_summary.band_stats, out_dir / "mean_spectrum.png"),
+        plot_mean_spectrum(train_features.band, synthetic_features.band, out_dir / "mean_spectrum.png"),
     ]

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader
 
 from astgan.artifacts import check_config_compatible, load_checkpoint, save_checkpoint, write_text
-from astgan.config import Config
+from astgan.config import Config, GanConfig
 from astgan.data.datasets import SegmentDataset
 from astgan.data.features import Normalization
 from astgan.data.labels import nearest_to_corners
 from astgan.data.prepare import prepare_data
-from astgan.errors import DataError
+from astgan.errors import AstganError, DataError
 from astgan.gan.figures import plot_condition_grid, plot_gan_history
 from astgan.gan.losses import (
     collapse_signs,
@@ -33,6 +33,7 @@ from astgan.gan.losses import (
     discriminator_loss,
     generator_loss,
     needs_extra_generator_step,
+    r1_penalty,
 )
 from astgan.gan.models import MODEL_KEYS, build_discriminator, build_generator, count_parameters
 from astgan.gan.quality import mean_pairwise_distance, pooled_vectors
@@ -41,151 +42,324 @@ from astgan.runtime import autocast_dtype, resolve_device, resolve_precision, rn
 
 log = logging.getLogger(__name__)
 
-# g_loss and d_loss are the adversarial losses alone; label_mse_* (empty unless
-# gan.label_loss_weight > 0) is D's (valence, arousal) read-out error on real and on fake segments.
-METRIC_COLUMNS = ["epoch", "g_loss", "d_loss", "d_real_acc", "d_fake_acc", "lr_g", "lr_d",
-                  "extra_g_steps", "steps", "label_mse_real", "label_mse_fake", "sample_diversity", "seconds"]
-IN_MEMORY_BYTES = 1 << 30  # TRAIN sets up to 1 GiB (float32) are read once and kept in memory
+# g_loss and d_loss are the adversarial losses alone; label_mse_* (empty unless the label loss is on)
+# is D's (valence, arousal) read-out error on real and on fake segments; r1_penalty (empty unless
+# R1 is on) the mean squared gradient norm of D on real segments, over the steps that computed it.
+METRIC_COLUMNS = ["epoch", "g_loss", "d_loss", "d_real_acc", "d_fake_acc", "lr_g", "lr_d", "extra_g_steps",
+                  "steps", "label_mse_real", "label_mse_fake", "r1_penalty", "sample_diversity", "seconds"]
+IN_MEMORY_BYTES = 1 << 30  # TRAIN sets up to 1 GiB (float32) are read once and kept in (device) memory
+FINITE_CHECK_EVERY = 50  # steps between checks that the losses are finite (each check waits for the device)
+PROGRESS_SECONDS = 0.5  # the progress bar's numbers are read back at most this often
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def _adam(model: torch.nn.Module, lr: float, betas: tuple[float, float], device: torch.device):
+    # one fused kernel per step on CUDA instead of several per parameter
+    return torch.optim.Adam(model.parameters(), lr=lr, betas=betas, fused=device.type == "cuda")
+
+
+def _step(loss: torch.Tensor, model: torch.nn.Module, optimizer, scaler, grad_clip: float) -> None:
+    """Backward, optional clipping of the true (unscaled) gradients, optimiser step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
+    scaler.step(optimizer)
+    scaler.update()
+
+
+class DiscriminatorUpdate:
+    """Owns the discriminator's side of training: D, its optimiser, schedule and gradient scaler, and
+    every term of its loss (adversarial, auxiliary labels, lazy R1).
+
+    ``update(real, fake, condition)`` is one D update; ``generator_terms(fake, condition)`` is G's
+    loss as the current D judges it (D's weights get no gradient from it). Both return 0-d
+    tensors on the device; nothing here waits for the device.
+    """
+
+    def __init__(self, discriminator: torch.nn.Module, gan: GanConfig, device: torch.device,
+                 amp_dtype: torch.dtype | None, fp16: bool):
+        self.discriminator, self.gan, self.device, self.amp_dtype = discriminator, gan, device, amp_dtype
+        self.optimizer = _adam(discriminator, gan.lr_d, gan.betas, device)
+        self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma=gan.lr_gamma)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=fp16)
+        self.steps = 0  # D updates so far: lazy R1 runs on every r1_every-th
+
+    def _forward(self, x: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B,) logits and, with the label loss on, (B, 2) labels read by D."""
+        with _autocast(self.device, self.amp_dtype):
+            if self.gan.label_loss_weight > 0:
+                logits, labels = self.discriminator(x, condition, with_labels=True)
+                return logits.float(), labels.float()
+            return self.discriminator(x, condition).float(), None
+
+    def update(self, real: torch.Tensor, fake: torch.Tensor, condition: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One D update. real, fake: (B, n_mels, frames) (fake detached); condition: (B, 2).
+
+        Real and fake go through D as one batch (D has no batch statistics, so this equals two
+        passes, with half the kernel launches). Returns d_loss, D's real and fake accuracy
+        (before the update), and label_mse_real / r1_penalty when those terms are on.
+        """
+        gan = self.gan
+        with_r1 = gan.r1_weight > 0 and self.steps % gan.r1_every == 0
+        self.steps += 1
+        if with_r1:
+            real = real.detach().requires_grad_(True)
+        logits, labels = self._forward(torch.cat([real, fake]), torch.cat([condition, condition]))
+        real_logits, fake_logits = logits[:len(real)], logits[len(real):]
+        loss = discriminator_loss(real_logits, fake_logits, gan.loss, gan.real_label_range, gan.fake_label_range)
+        real_acc, fake_acc = discriminator_accuracy(real_logits.detach(), fake_logits.detach())
+        metrics = {"d_loss": loss.detach(), "d_real_acc": real_acc, "d_fake_acc": fake_acc}
+        total = loss
+        if labels is not None:  # D learns the labels on real segments only
+            label_error = F.mse_loss(labels[:len(real)], condition.float())
+            total = total + gan.label_loss_weight * label_error
+            metrics["label_mse_real"] = label_error.detach()
+        if with_r1:  # scaled by r1_every: the same average strength as a penalty every step
+            penalty = r1_penalty(real_logits, real)
+            total = total + 0.5 * gan.r1_weight * gan.r1_every * penalty
+            metrics["r1_penalty"] = penalty.detach()
+        _step(total, self.discriminator, self.optimizer, self.scaler, gan.grad_clip)
+        return metrics
+
+    def generator_terms(self, fake: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """G's loss on ``fake`` (B, n_mels, frames, with G's graph) at ``condition`` (B, 2), and its metrics."""
+        self.discriminator.requires_grad_(False)  # gradients flow through D to G; none are kept for D
+        try:
+            logits, labels = self._forward(fake, condition)
+        finally:
+            self.discriminator.requires_grad_(True)
+        loss = generator_loss(logits, self.gan.loss)
+        metrics = {"g_loss": loss.detach()}
+        if labels is not None:  # G is penalised when D reads another label off its fakes
+            label_error = F.mse_loss(labels, condition.float())
+            loss = loss + self.gan.label_loss_weight * label_error
+            metrics["label_mse_fake"] = label_error.detach()
+        return loss, metrics
+
+    def state_dict(self) -> dict:
+        return {"discriminator": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("discriminator", "optimizer", "scheduler", "scaler"):
+            getattr(self, name).load_state_dict(state[name])
+        self.steps = int(state["steps"])
+
+
+class GeneratorEma:
+    """An exponential moving average of G's weights (``gan.ema_decay`` per step), for synthesis.
+
+    Batch-norm running statistics are copied from the live generator, not averaged: they describe
+    activations, and the averaged weights produce nearly the same ones.
+    """
+
+    def __init__(self, generator: torch.nn.Module, decay: float):
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        self.averaged = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self.module.eval()
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.averaged.module
+
+    @torch.no_grad()
+    def update(self, generator: torch.nn.Module) -> None:
+        self.averaged.update_parameters(generator)
+        torch._foreach_copy_(list(self.module.buffers()), list(generator.buffers()))  # one launch for all
+
+    def state_dict(self) -> dict:
+        return self.averaged.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.averaged.load_state_dict(state)
+
+
+class MetricMeter:
+    """Sums of per-step metrics, kept on the device; read back (one wait) only when asked."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, metrics: dict[str, torch.Tensor]) -> None:
+        for key, value in metrics.items():
+            self.sums[key] = self.sums[key] + value if key in self.sums else value.detach().float().clone()
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """Mean of every metric over the steps that reported it."""
+        if not self.sums:
+            return {}
+        values = torch.stack(list(self.sums.values())).cpu().tolist()
+        return {key: value / self.counts[key] for key, value in zip(self.sums, values)}
+
+    def check_finite(self, where: str) -> None:
+        """Fail when a loss has become NaN or infinite (one wait for the device)."""
+        bad = [key for key, value in self.means().items() if not np.isfinite(value)]
+        if bad:
+            raise AstganError(f"GAN training diverged ({', '.join(bad)} not finite) {where}; lower gan.lr_d and "
+                              "gan.lr_g, or switch on the stabilisers (gan.recipe=modern)")
 
 
 class GanTrainer:
-    """Owns G, D, their optimisers, schedulers and gradient scalers.
+    """Owns G (with its optimiser, schedule, scaler and EMA) and the :class:`DiscriminatorUpdate`.
 
-    ``train_step`` is one step (the discriminator and generator updates), ``train_epoch`` one pass
-    over the TRAIN segments, ``state_dict`` / ``load_state_dict`` everything a resumed run needs.
+    ``train_step`` is one step (D, then G), ``train_epoch`` one pass over the TRAIN segments,
+    ``state_dict`` / ``load_state_dict`` everything a resumed run needs. ``cfg.gan`` is read
+    through its recipe (:meth:`GanConfig.resolved`).
     """
 
     def __init__(self, cfg: Config, device: torch.device):
-        gan = cfg.gan
-        self.cfg, self.device = cfg, device
-        self.generator = build_generator(cfg).to(device)
-        self.discriminator = build_discriminator(cfg).to(device)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=gan.lr_g, betas=gan.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=gan.lr_d, betas=gan.betas)
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma=gan.lr_gamma)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, gamma=gan.lr_gamma)
+        gan = cfg.gan.resolved()
+        self.cfg, self.gan, self.device = cfg, gan, device
         precision = resolve_precision(cfg.run.precision, device)
         self.amp_dtype = autocast_dtype(precision)
-        # fp16 needs loss scaling; with bf16 or fp32 the scalers are disabled and pass through.
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+        self.generator = build_generator(cfg).to(device)
+        self.critic = DiscriminatorUpdate(build_discriminator(cfg).to(device), gan, device, self.amp_dtype,
+                                          fp16=precision == "fp16")
+        self.opt_g = _adam(self.generator, gan.lr_g, gan.betas, device)
+        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, gamma=gan.lr_gamma)
+        # fp16 needs loss scaling; with bf16 or fp32 the scaler is disabled and passes through.
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-        self.scaler_d = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-        self.label_weight = gan.label_loss_weight
+        self.ema = GeneratorEma(self.generator, gan.ema_decay) if gan.ema_decay > 0 else None
+        self._flags = torch.tensor([0.0, 1.0], device=device)  # "extra G step" as a device value, no copy per step
 
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+    @property
+    def discriminator(self) -> torch.nn.Module:
+        return self.critic.discriminator
 
-    def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.gan.latent_dim, device=self.device)
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that draws samples: the moving average when ``gan.ema_decay`` > 0."""
+        return self.ema.module if self.ema is not None else self.generator
 
-    def _update(self, loss: torch.Tensor, model: torch.nn.Module, optimizer, scaler) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-        torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.gan.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
+    def _fake(self, condition: torch.Tensor) -> torch.Tensor:
+        z = torch.randn(len(condition), self.gan.latent_dim, device=self.device)
+        with _autocast(self.device, self.amp_dtype):
+            return self.generator(z, condition)
 
-    def _judge(self, x: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's (B,) logits for ``x`` and, when the label loss is on, the mean squared error of D's
-        (valence, arousal) read-out against ``condition`` (None when off)."""
-        if not self.label_weight:
-            return self.discriminator(x, condition), None
-        logits, predicted = self.discriminator(x, condition, with_labels=True)
-        return logits, F.mse_loss(predicted.float(), condition.float())
+    def _generator_update(self, fake: torch.Tensor, condition: torch.Tensor) -> dict:
+        loss, metrics = self.critic.generator_terms(fake, condition)
+        _step(loss, self.generator, self.opt_g, self.scaler_g, self.gan.grad_clip)
+        return metrics
 
-    def discriminator_step(self, real: torch.Tensor, condition: torch.Tensor) -> dict:
-        """One D update on a real batch and as many fakes at the same conditions.
+    def train_step(self, real: torch.Tensor, condition: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``gan.d_steps`` D updates, one G update, and a second G update when D was too strong
+        (:func:`needs_extra_generator_step`; only when ``gan.extra_g_step_threshold`` < 1).
 
-        real: (B, n_mels, frames), condition: (B, 2). Returns the adversarial loss, D's real and
-        fake accuracy (measured before the update) and, with the label loss, its error on real.
+        real: (B, n_mels, frames), condition: (B, 2), both on the device. The first D update and
+        the G update share one batch of fakes (as DCGAN's loop does: one G forward less). Returns
+        0-d device tensors: the last D update's metrics, G's, and ``extra_g_steps`` (0 or 1).
         """
-        gan = self.cfg.gan
-        with torch.no_grad(), self._autocast():
-            fake = self.generator(self._noise(len(real)), condition)
-        with self._autocast():
-            real_logits, label_error = self._judge(real, condition)  # D learns labels on real only
-            fake_logits = self.discriminator(fake, condition)
-        loss = discriminator_loss(real_logits, fake_logits, gan.loss, gan.real_label_range, gan.fake_label_range)
-        total = loss if label_error is None else loss + self.label_weight * label_error
-        self._update(total, self.discriminator, self.opt_d, self.scaler_d)
-        real_acc, fake_acc = discriminator_accuracy(real_logits.detach(), fake_logits.detach())
-        step = {"d_loss": float(loss.detach()), "d_real_acc": real_acc, "d_fake_acc": fake_acc}
-        if label_error is not None:
-            step["label_mse_real"] = float(label_error.detach())
-        return step
-
-    def generator_step(self, condition: torch.Tensor) -> dict:
-        """One G update against the current D (whose weights stay fixed).
-
-        Returns the adversarial loss and, with the label loss, D's label error on the fakes.
-        """
-        self.discriminator.requires_grad_(False)  # gradients flow through D to G, none are kept for D
-        try:
-            with self._autocast():
-                logits, label_error = self._judge(self.generator(self._noise(len(condition)), condition), condition)
-            loss = generator_loss(logits, self.cfg.gan.loss)
-            total = loss if label_error is None else loss + self.label_weight * label_error
-            self._update(total, self.generator, self.opt_g, self.scaler_g)
-        finally:
-            self.discriminator.requires_grad_(True)
-        step = {"g_loss": float(loss.detach())}
-        if label_error is not None:
-            step["label_mse_fake"] = float(label_error.detach())
-        return step
-
-    def train_step(self, real: torch.Tensor, condition: torch.Tensor) -> dict:
-        """``gan.d_steps`` D updates (same real batch, fresh fakes), one G update, and a second
-        G update when D was too strong (:func:`needs_extra_generator_step`).
-
-        Returns the metrics of the last D and G update of the step (losses, accuracies, and
-        ``extra_g_steps`` 0 or 1).
-        """
-        for _ in range(self.cfg.gan.d_steps):
-            d_step = self.discriminator_step(real, condition)
-        g_step = self.generator_step(condition)
-        extra = needs_extra_generator_step(d_step["d_real_acc"], d_step["d_fake_acc"], self.cfg.gan.extra_g_step_threshold)
-        if extra:
-            g_step = self.generator_step(condition)
-        return {**g_step, **d_step, "extra_g_steps": int(extra)}
+        fake = self._fake(condition)
+        for i in range(self.gan.d_steps):
+            d_fake = fake.detach() if i == 0 else self._fake(condition).detach()
+            d_metrics = self.critic.update(real, d_fake, condition)
+        g_metrics = self._generator_update(fake, condition)
+        extra = self.gan.extra_g_step_threshold < 1.0 and needs_extra_generator_step(
+            float(d_metrics["d_real_acc"]), float(d_metrics["d_fake_acc"]), self.gan.extra_g_step_threshold)
+        if extra:  # the classic recipe's rule reads D's accuracy back: one wait per step
+            g_metrics = self._generator_update(self._fake(condition), condition)
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        return {**d_metrics, **g_metrics, "extra_g_steps": self._flags[int(extra)]}
 
     def end_epoch(self) -> None:
         self.sched_g.step()
-        self.sched_d.step()
+        self.critic.scheduler.step()
 
-    def train_epoch(self, loader: DataLoader, epoch: int, progress: bool = True) -> dict:
-        """One pass over ``loader``; returns the epoch's metrics.csv row (means over its steps)."""
+    def train_epoch(self, batches: TrainingBatches, epoch: int, progress: bool = True) -> dict:
+        """One pass over ``batches``; returns the epoch's metrics.csv row (means over its steps)."""
         from tqdm import tqdm
 
         started = time.perf_counter()
-        lr_g, lr_d = self.opt_g.param_groups[0]["lr"], self.opt_d.param_groups[0]["lr"]
-        totals: dict[str, float] = {}
-        steps = 0
-        bar = tqdm(loader, desc=f"gan epoch {epoch}/{self.cfg.gan.epochs}", unit="batch", leave=False,
-                   disable=not progress)
-        for real, condition in bar:
-            step = self.train_step(real.to(self.device, non_blocking=True), condition.to(self.device, non_blocking=True))
-            for key, value in step.items():
-                totals[key] = totals.get(key, 0.0) + value
+        lr_g, lr_d = self.opt_g.param_groups[0]["lr"], self.critic.optimizer.param_groups[0]["lr"]
+        meter, steps, shown = MetricMeter(), 0, started
+        bar = tqdm(total=len(batches), desc=f"gan epoch {epoch}/{self.cfg.gan.epochs}", unit="batch", leave=False,
+                   disable=not progress, mininterval=PROGRESS_SECONDS)
+        for real, condition in batches:
+            meter.add(self.train_step(real, condition))
             steps += 1
-            bar.set_postfix(G=f"{totals['g_loss'] / steps:.2f}", D=f"{totals['d_loss'] / steps:.2f}",
-                            real=f"{totals['d_real_acc'] / steps:.2f}", fake=f"{totals['d_fake_acc'] / steps:.2f}")
+            bar.update(1)
+            if steps % FINITE_CHECK_EVERY == 0:
+                meter.check_finite(f"at step {steps} of epoch {epoch}")
+            if progress and time.perf_counter() - shown > PROGRESS_SECONDS:
+                shown = time.perf_counter()
+                means = meter.means()
+                bar.set_postfix(G=f"{means['g_loss']:.2f}", D=f"{means['d_loss']:.2f}",
+                                real=f"{means['d_real_acc']:.2f}", fake=f"{means['d_fake_acc']:.2f}", refresh=False)
         bar.close()
         self.end_epoch()
-        row = {"epoch": epoch, **{key: value / max(steps, 1) for key, value in totals.items()}}
-        row.update(lr_g=lr_g, lr_d=lr_d, extra_g_steps=int(totals.get("extra_g_steps", 0)), steps=steps,
-                   seconds=time.perf_counter() - started)
+        meter.check_finite(f"in epoch {epoch}")
+        row = {"epoch": epoch, **meter.means()}
+        row.update(lr_g=lr_g, lr_d=lr_d, extra_g_steps=int(round(row.get("extra_g_steps", 0.0) * steps)),
+                   steps=steps, seconds=time.perf_counter() - started)
         return row
 
     def state_dict(self) -> dict:
-        return {name: getattr(self, name).state_dict() for name in self._parts()}
+        state = {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(),
+                 "sched_g": self.sched_g.state_dict(), "scaler_g": self.scaler_g.state_dict(),
+                 "critic": self.critic.state_dict()}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        for name in self._parts():
+        for name in ("generator", "opt_g", "sched_g", "scaler_g", "critic"):
             getattr(self, name).load_state_dict(state[name])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
 
-    @staticmethod
-    def _parts() -> list[str]:
-        return ["generator", "discriminator", "opt_g", "opt_d", "sched_g", "sched_d", "scaler_g", "scaler_d"]
+
+class TrainingBatches:
+    """Shuffled batches (spec (B, n_mels, frames), label (B, 2)) of the TRAIN segments, on the device.
+
+    A TRAIN set that fits (``IN_MEMORY_BYTES``; on CUDA also at most a quarter of the free GPU
+    memory) is read from the cache once and kept on the device, so a batch is one indexing
+    operation there; a larger one is read segment by segment every epoch (``run.num_workers``
+    processes). The order comes from torch's global RNG (seeded, and restored on resume).
+    """
+
+    def __init__(self, segments: SegmentDataset, batch_size: int, device: torch.device, num_workers: int = 0):
+        self.device = device
+        self.batch_size = min(batch_size, len(segments))
+        self.n = len(segments)
+        nbytes = self.n * segments.n_mels * segments.segment_frames * 4
+        fits = nbytes <= IN_MEMORY_BYTES
+        if device.type == "cuda":
+            fits = fits or nbytes <= torch.cuda.mem_get_info(device)[0] // 4
+        self.specs = self.labels = self.loader = None
+        if fits:
+            self.specs = torch.empty(self.n, segments.n_mels, segments.segment_frames, device=device)
+            start = 0
+            for chunk in segments.chunks():
+                self.specs[start:start + len(chunk)] = torch.from_numpy(chunk).to(device)
+                start += len(chunk)
+            self.labels = torch.from_numpy(segments.labels.astype(np.float32)).to(device)
+        else:
+            self.loader = DataLoader(segments, batch_size=self.batch_size, shuffle=True, drop_last=True,
+                                     num_workers=num_workers, pin_memory=device.type == "cuda")
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size
+
+    def __iter__(self):
+        if self.loader is not None:
+            for specs, labels in self.loader:
+                yield specs.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+            return
+        order = torch.randperm(self.n).to(self.device, non_blocking=True)
+        for i in range(len(self)):
+            picks = order[i * self.batch_size:(i + 1) * self.batch_size]
+            yield self.specs[picks], self.labels[picks]
 
 
 class SampleProbe:
@@ -207,15 +381,16 @@ class SampleProbe:
 
     @torch.no_grad()
     def samples(self, generator: torch.nn.Module) -> np.ndarray:
-        """(4, n_z, n_mels, frames) samples in eval mode (the generator is put back in train mode)."""
+        """(4, n_z, n_mels, frames) samples in eval mode (the generator's mode is restored after)."""
         device = next(generator.parameters()).device
         rows, n_z, latent = self.z.shape
         conditions = torch.from_numpy(self.conditions).repeat_interleave(n_z, dim=0)
+        was_training = generator.training
         generator.eval()
         try:
             out = generator(self.z.reshape(rows * n_z, latent).to(device), conditions.to(device))
         finally:
-            generator.train()
+            generator.train(was_training)
         return out.float().cpu().numpy().reshape(rows, n_z, *out.shape[1:])
 
     def diversity(self, samples: np.ndarray) -> float:
@@ -227,23 +402,10 @@ class SampleProbe:
         return plot_condition_grid(self.real, samples, self.conditions, path, title)
 
 
-def training_loader(segments: SegmentDataset, cfg: Config) -> DataLoader:
-    """Shuffled batches of (spec (B, n_mels, frames), label (B, 2)) from the TRAIN segments.
-
-    A TRAIN set that fits in ``IN_MEMORY_BYTES`` is read from the cache once; a larger one is read
-    segment by segment every epoch (``run.num_workers`` processes).
-    """
-    dataset: Dataset = segments
-    if len(segments) * cfg.features.n_mels * cfg.features.segment_frames * 4 <= IN_MEMORY_BYTES:
-        dataset = TensorDataset(torch.from_numpy(segments.stack()), torch.from_numpy(segments.labels.astype(np.float32)))
-    return DataLoader(dataset, batch_size=min(cfg.gan.batch_size, len(segments)), shuffle=True, drop_last=True,
-                      num_workers=cfg.run.num_workers if dataset is segments else 0)
-
-
-def _write_metrics(history: list[dict], paths: RunPaths) -> None:
+def _write_metrics(history: list[dict], paths: RunPaths, loss: str) -> None:
     table = pd.DataFrame(history, columns=METRIC_COLUMNS)
     write_text(paths.gan_metrics, table.to_csv(index=False, float_format="%.6g"))
-    plot_gan_history(history, paths.gan_losses_figure)
+    plot_gan_history(history, paths.gan_losses_figure, loss)
 
 
 def _resume(trainer: GanTrainer, cfg: Config, path: Path) -> tuple[int, list[dict]]:
@@ -256,8 +418,9 @@ def _resume(trainer: GanTrainer, cfg: Config, path: Path) -> tuple[int, list[dic
 
 
 def save_generator(trainer: GanTrainer, cfg: Config, epoch: int, path: Path, normalization: Normalization) -> Path:
-    """The final generator with the config that rebuilds it (see :func:`astgan.gan.models.load_generator`)."""
-    state = {k: v.detach().cpu() for k, v in trainer.generator.state_dict().items()}
+    """The final generator (its moving average when ``gan.ema_decay`` > 0) with the config that rebuilds
+    it (see :func:`astgan.gan.models.load_generator`)."""
+    state = {k: v.detach().cpu() for k, v in trainer.sampling_generator.state_dict().items()}
     return save_checkpoint(path, {
         "generator": state,
         "config": cfg.to_dict(),
@@ -305,22 +468,22 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTr
     elif last_path.exists():
         log.info(f"starting a new GAN run; {last_path} will be replaced (use --resume to continue it)")
 
-    loader = training_loader(segments, cfg)
+    batches = TrainingBatches(segments, cfg.gan.batch_size, device, cfg.run.num_workers)
     probe = SampleProbe(segments, cfg)
     log.info(
         f"GAN: {len(segments)} TRAIN segments of {cfg.features.n_mels} x {cfg.features.segment_frames}, "
-        f"{len(loader)} steps/epoch, G {count_parameters(trainer.generator):,} / D "
-        f"{count_parameters(trainer.discriminator):,} parameters, on {device}"
+        f"{len(batches)} steps/epoch, {cfg.gan.architecture} G {count_parameters(trainer.generator):,} / D "
+        f"{count_parameters(trainer.discriminator):,} parameters, on {device}; {recipe_line(trainer.gan)}"
     )
     for epoch in range(done + 1, cfg.gan.epochs + 1):
-        row = trainer.train_epoch(loader, epoch, progress)
-        samples = probe.samples(trainer.generator)
+        row = trainer.train_epoch(batches, epoch, progress)
+        samples = probe.samples(trainer.sampling_generator)
         row["sample_diversity"] = probe.diversity(samples)
         history.append(row)
         log.info(_epoch_line(row, cfg.gan.epochs))
         for sign in collapse_signs(history, row["sample_diversity"]):
             log.warning(f"possible mode collapse at epoch {epoch}: {sign}")
-        _write_metrics(history, paths)
+        _write_metrics(history, paths, trainer.gan.loss)
         if epoch % cfg.gan.sample_every == 0:
             probe.figure(samples, paths.gan_epoch_samples_figure(epoch), f"epoch {epoch}: real TRAIN vs generated")
         save_checkpoint(last_path, {
@@ -332,10 +495,24 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTr
         log.info(f"{last_path} has trained {done} epoch(s), gan.epochs={cfg.gan.epochs}: nothing to train; "
                  "raise gan.epochs to train further")
     epochs = history[-1]["epoch"]
-    samples = probe.samples(trainer.generator)
+    samples = probe.samples(trainer.sampling_generator)
     probe.figure(samples, paths.gan_samples_figure, f"after epoch {epochs}: real TRAIN vs generated at its label")
     save_generator(trainer, cfg, epochs, paths.generator, data.normalization)
     return GanTrainingResult(paths.generator, history, time.perf_counter() - started)
+
+
+def recipe_line(gan: GanConfig) -> str:
+    """The effective training rules in one line, for the log."""
+    rules = [f"recipe {gan.recipe}: {gan.loss} loss", f"lr G {gan.lr_g:g} / D {gan.lr_d:g}", gan.conditioning + " D"]
+    rules += ["spectral norm"] if gan.spectral_norm else []
+    rules += [f"R1 {gan.r1_weight:g} every {gan.r1_every}"] if gan.r1_weight > 0 else []
+    rules += [f"label loss {gan.label_loss_weight:g}"] if gan.label_loss_weight > 0 else []
+    rules += [f"G EMA {gan.ema_decay:g}"] if gan.ema_decay > 0 else []
+    rules += [f"smoothing {list(gan.real_label_range)}/{list(gan.fake_label_range)}"] if gan.loss == "bce" else []
+    rules += [f"extra G step above acc {gan.extra_g_step_threshold:g}"] if gan.extra_g_step_threshold < 1 else []
+    rules += [f"clip {gan.grad_clip:g}"] if gan.grad_clip > 0 else []
+    rules += [f"lr x{gan.lr_gamma:g}/epoch"] if gan.lr_gamma != 1 else []
+    return ", ".join(rules)
 
 
 def _epoch_line(row: dict, epochs: int) -> str:
