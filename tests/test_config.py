@@ -19,10 +19,13 @@ def test_shipped_configs_load(name):
     assert cfg.synth.n == 1024
 
 
-def test_the_defaults_keep_the_notebooks_learning_rates():
-    # configs/demo.yaml departs from it on purpose (measured there: TTUR with lr_d = 4 x lr_g)
-    gan = Config().gan
-    assert gan.lr_g == pytest.approx(2 * gan.lr_d)  # the notebook's two-timescale rule
+def test_the_classic_recipe_is_one_setting_away():
+    # The first release's recipe: G lr twice D's, smoothed BCE labels, clipping, ExponentialLR.
+    gan = load_config("demo", ["gan.recipe=classic"]).gan.resolved()
+    assert (gan.lr_g, gan.lr_d) == (pytest.approx(2e-4), pytest.approx(1e-4))
+    assert gan.real_label_range == (0.8, 1.0) and gan.fake_label_range == (0.0, 0.2)
+    assert (gan.loss, gan.grad_clip, gan.lr_gamma, gan.extra_g_step_threshold) == ("bce", 1.0, 0.99, 0.8)
+    assert Config().gan.resolved().loss == "hinge"  # while the default is the regularised recipe
 
 
 def test_deam_config_points_at_real_data_and_pretrained_ast():

@@ -234,5 +234,5 @@ def test_a_segment_length_the_gan_cannot_take_fails_before_any_work(demo_root_sm
     cfg = tiny_config(demo_root_small, tmp_path / "run", tmp_path / "cache",
                       features={"segment_frames": 90, "segment_hop": 45})
     result = run_cli("train-gan", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
-    assert_one_line_error(result, "features.segment_frames", "multiple of 4")
+    assert_one_line_error(result, "features.segment_frames", "multiple of 16")
     assert not (cfg.run_dir / "songs.csv").exists() and not (tmp_path / "cache").exists()
