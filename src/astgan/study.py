@@ -285,12 +285,14 @@ def _run_in_pool(cfg: Config, todo: list[Unit], configs: dict[Unit, dict], progr
                              initargs=(cfg.study.threads,)) as pool:
         try:
             while waiting or running:
-                busy = {unit.after for unit in waiting} | set(running.values())
-                for unit in [u for u in waiting if u.after is None or u.after not in busy]:
+                unfinished = set(waiting) | set(running.values())
+                for unit in [u for u in waiting if u.after is None or u.after not in unfinished]:
                     if len(running) >= cfg.study.jobs:
                         break
                     waiting.remove(unit)
                     running[pool.submit(run_unit, configs[unit], unit.kind)] = unit
+                if not running:  # guards against a plan whose units wait on each other: never spin
+                    raise RuntimeError(f"no study unit can start: {[u.kind for u in waiting]} wait on unfinished units")
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     progress.finished(running.pop(future), future.result())
