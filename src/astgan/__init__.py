@@ -7,13 +7,13 @@ The public API (see :mod:`astgan.api`) is imported on first use, so ``import ast
     songs = model.predict(["song.mp3", "music/"])      # DataFrame: path, duration_s, n_segments, valence, arousal
 
 Stages: ``astgan.load_config``, ``extract``, ``train_gan``, ``synthesize``, ``train_ast``,
-``evaluate``, ``export``, ``predict``.
+``evaluate``, ``study``, ``export``, ``predict``.
 """
 
 __version__ = "0.1.0"
 
 __all__ = ["Model", "__version__", "evaluate", "export", "extract", "load_config", "load_model", "predict",
-           "synthesize", "train_ast", "train_gan"]
+           "study", "synthesize", "train_ast", "train_gan"]
 
 _API = set(__all__) - {"__version__"}
 

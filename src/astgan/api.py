@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from astgan.config import Config
 
-__all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "synthesize",
-           "train_ast", "train_gan"]
+__all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "study",
+           "synthesize", "train_ast", "train_gan"]
 
 
 def load_config(name_or_path: str | Path | None = "demo", overrides: list[str] | tuple[str, ...] = ()) -> Config:
@@ -87,6 +87,19 @@ def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = 
     from astgan.evaluation.evaluate import evaluate as _evaluate
 
     return _evaluate(_run_config(cfg, overrides))
+
+
+def study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (), resume: bool = False,
+          quick: bool = False):
+    """The cross-validated learning curve of real vs GAN vs C-Mixup (``astgan study``); writes ``<run>/study/``.
+
+    Returns a StudyResult: ``.summary`` (study.json as a dict), ``.table`` (study.csv as a DataFrame),
+    ``.predictions`` (predictions.csv), ``.paths``. ``quick`` is the small version the tests run.
+    """
+    from astgan.study import QUICK_OVERRIDES, run_study
+
+    config = _run_config(cfg, (tuple(QUICK_OVERRIDES) if quick else ()) + tuple(overrides))
+    return run_study(config, resume=resume, echo=lambda line: None)
 
 
 def export(run: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
