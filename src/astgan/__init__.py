@@ -7,13 +7,13 @@ The public API (see :mod:`astgan.api`) is imported on first use, so ``import ast
     songs = model.predict(["song.mp3", "music/"])      # DataFrame: path, duration_s, n_segments, valence, arousal
 
 Stages: ``astgan.load_config``, ``extract``, ``train_gan``, ``synthesize``, ``train_ast``,
-``evaluate``, ``study``, ``export``, ``predict``.
+``evaluate``, ``run_study``, ``export``, ``predict``.
 """
 
 __version__ = "0.2.0"
 
 __all__ = ["Model", "__version__", "evaluate", "export", "extract", "load_config", "load_model", "predict",
-           "study", "synthesize", "train_ast", "train_gan"]
+           "run_study", "synthesize", "train_ast", "train_gan"]
 
 _API = set(__all__) - {"__version__"}
 

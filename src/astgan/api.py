@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from astgan.config import Config
 
-__all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "study",
+__all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "run_study",
            "synthesize", "train_ast", "train_gan"]
 
 
@@ -89,17 +89,19 @@ def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = 
     return _evaluate(_run_config(cfg, overrides))
 
 
-def study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (), resume: bool = False,
-          quick: bool = False):
+def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (), resume: bool = False,
+              quick: bool = False):
     """The cross-validated learning curve of real vs GAN vs C-Mixup (``astgan study``); writes ``<run>/study/``.
 
     Returns a StudyResult: ``.summary`` (study.json as a dict), ``.table`` (study.csv as a DataFrame),
     ``.predictions`` (predictions.csv), ``.paths``. ``quick`` is the small version the tests run.
     """
-    from astgan.study import QUICK_OVERRIDES, run_study
+    # named run_study, not study: ``astgan.study`` is the module that holds it
+    from astgan.study import QUICK_OVERRIDES
+    from astgan.study import run_study as _run
 
     config = _run_config(cfg, (tuple(QUICK_OVERRIDES) if quick else ()) + tuple(overrides))
-    return run_study(config, resume=resume, echo=lambda line: None)
+    return _run(config, resume=resume, echo=lambda line: None)
 
 
 def export(run: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
