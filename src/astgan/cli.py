@@ -74,6 +74,15 @@ def main(debug: bool) -> None:
     Run the stages in order with one config: extract, train-gan, synthesize, train-ast, evaluate.
     """
     _setup_logging(debug)
+    _no_progress_monitor_thread()
+
+
+def _no_progress_monitor_thread() -> None:
+    """Stop tqdm from starting its monitor thread. That daemon thread can be inside a wait when
+    Ctrl-C ends the process, and Python then aborts during shutdown (exit -6 instead of 130)."""
+    import tqdm
+
+    tqdm.tqdm.monitor_interval = 0
 
 
 DEFAULT_CONFIG = "demo"
