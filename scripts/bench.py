@@ -4,7 +4,7 @@ Each benchmark measures something beside its baseline in the same run, on the sa
 
   features  astgan's cached, parallel log-mel extraction (cold and warm cache) vs a serial librosa
             loop (scripts/bench_features.py)
-  gan       astgan's 1-D GAN training step vs the notebook's 2-D DCGAN step, same recipe and loop
+  gan       astgan's GAN training steps (time1d, grid2d) vs a 2-D DCGAN step, same recipe and loop
             (scripts/bench_gan.py)
   ast       astgan's train-ast step: sdpa attention vs eager on the CPU, bf16 vs fp32 on CUDA, and
             vs a plain transformers.Trainer on the same model and cached segments

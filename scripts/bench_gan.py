@@ -10,7 +10,7 @@ update (the extra-G-step rule is switched off so every model does the same work)
 stand in for segments: speed does not depend on the values.
 
 Every model is warmed up for ``--warmup`` steps before the clock starts: on this 2-core VM the first
-steps of a model are 2-10x slower than the rest while the allocator settles (the notebook DCGAN at
+steps of a model are 2-10x slower than the rest while the allocator settles (the 2-D DCGAN baseline at
 128 x 1024 took about 5 such steps), and with one warm-up step they dominated a 6-step timing.
 
     .venv/bin/python scripts/bench_gan.py              # about 2-3 minutes on a 2-core CPU
@@ -34,7 +34,7 @@ from astgan.gan.models import count_parameters
 from astgan.gan.train import DiscriminatorUpdate, GanTrainer
 
 
-class NotebookGenerator(nn.Module):
+class DcganGenerator(nn.Module):
     """z + c -> 4 stride-2 transposed convolutions (the architecture that left checkerboards)."""
 
     def __init__(self, n_mels: int, frames: int, latent_dim: int, width: int = 128):
@@ -53,7 +53,7 @@ class NotebookGenerator(nn.Module):
         return self.body(x).squeeze(1)
 
 
-class NotebookDiscriminator(nn.Module):
+class DcganDiscriminator(nn.Module):
     """(segment + 2 condition maps) -> 4 stride-2 convolutions -> logit."""
 
     def __init__(self, n_mels: int, frames: int, width: int = 32):
@@ -74,9 +74,9 @@ def make_trainer(cfg, device, baseline: bool) -> GanTrainer:
     trainer = GanTrainer(cfg, device)
     if baseline:  # same recipe, optimisers and loop; only the networks differ
         n_mels, frames, gan = cfg.features.n_mels, cfg.features.segment_frames, trainer.gan
-        trainer.generator = NotebookGenerator(n_mels, frames, gan.latent_dim).to(device)
+        trainer.generator = DcganGenerator(n_mels, frames, gan.latent_dim).to(device)
         trainer.opt_g = torch.optim.Adam(trainer.generator.parameters(), lr=gan.lr_g, betas=gan.betas)
-        trainer.critic = DiscriminatorUpdate(NotebookDiscriminator(n_mels, frames).to(device), gan, device,
+        trainer.critic = DiscriminatorUpdate(DcganDiscriminator(n_mels, frames).to(device), gan, device,
                                              trainer.amp_dtype, fp16=False)
     return trainer
 
