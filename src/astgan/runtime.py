@@ -53,6 +53,13 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
+def autocast(device, dtype):
+    """``torch.autocast`` on ``device`` in ``dtype`` (from :func:`autocast_dtype`); a no-op for None (fp32)."""
+    import torch
+
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
 def seed_everything(seed: int, threads: int | None = None) -> None:
     """Seed Python, numpy and torch (CPU and CUDA); with ``threads``, also fix torch's CPU thread count.
 

@@ -38,7 +38,15 @@ from astgan.gan.losses import (
 from astgan.gan.models import MODEL_KEYS, build_discriminator, build_generator, count_parameters
 from astgan.gan.quality import mean_pairwise_distance, pooled_vectors
 from astgan.paths import RunPaths
-from astgan.runtime import autocast_dtype, resolve_device, resolve_precision, rng_state, seed_everything, set_rng_state
+from astgan.runtime import (
+    autocast,
+    autocast_dtype,
+    resolve_device,
+    resolve_precision,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +58,6 @@ METRIC_COLUMNS = ["epoch", "g_loss", "d_loss", "d_real_acc", "d_fake_acc", "lr_g
 IN_MEMORY_BYTES = 1 << 30  # TRAIN sets up to 1 GiB (float32) are read once and kept in (device) memory
 FINITE_CHECK_EVERY = 50  # steps between checks that the losses are finite (each check waits for the device)
 PROGRESS_SECONDS = 0.5  # the progress bar's numbers are read back at most this often
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def _adam(model: torch.nn.Module, lr: float, betas: tuple[float, float], device: torch.device):
@@ -91,7 +95,7 @@ class DiscriminatorUpdate:
 
     def _forward(self, x: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B,) logits and, with the label loss on, (B, 2) labels read by D."""
-        with _autocast(self.device, self.amp_dtype):
+        with autocast(self.device, self.amp_dtype):
             if self.gan.label_loss_weight > 0:
                 logits, labels = self.discriminator(x, condition, with_labels=True)
                 return logits.float(), labels.float()
@@ -243,7 +247,7 @@ class GanTrainer:
 
     def _fake(self, condition: torch.Tensor) -> torch.Tensor:
         z = torch.randn(len(condition), self.gan.latent_dim, device=self.device)
-        with _autocast(self.device, self.amp_dtype):
+        with autocast(self.device, self.amp_dtype):
             return self.generator(z, condition)
 
     def _generator_update(self, fake: torch.Tensor, condition: torch.Tensor) -> dict:

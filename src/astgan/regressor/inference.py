@@ -19,7 +19,7 @@ from astgan.config import Config
 from astgan.data.features import Normalization
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.paths import RunPaths
-from astgan.runtime import autocast_dtype, resolve_precision
+from astgan.runtime import autocast, autocast_dtype, resolve_precision
 
 
 @dataclass
@@ -81,7 +81,7 @@ def predict_segments(trained: TrainedRegressor, segments: Dataset | np.ndarray, 
     dtype = autocast_dtype(resolve_precision(precision, device))
     loader = DataLoader(segments, batch_size=batch_size, shuffle=False)
     outputs = []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+    with torch.inference_mode(), autocast(device, dtype):
         for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
             specs = batch[0] if isinstance(batch, (list, tuple)) else batch
             outputs.append(to_label_range(trained.model(specs.to(device)).float()).detach().cpu().numpy())
