@@ -19,6 +19,7 @@ from astgan.gan.losses import (
     smoothed_targets,
 )
 from astgan.gan.models import (
+    FilmParameters,
     GridDiscriminator,
     GridGenerator,
     PatchDecoder,
@@ -67,11 +68,28 @@ def test_the_condition_changes_the_output(architecture):
     z = torch.randn(1, 8)
     # the grid generator's conditional norms start neutral: give them a nudge as training would
     for module in generator.modules():
-        if hasattr(module, "scale_shift"):
-            torch.nn.init.normal_(module.scale_shift.weight, std=0.1)
+        if isinstance(module, FilmParameters):
+            torch.nn.init.normal_(module.linear.weight, std=0.1)
     low = generator(z, torch.tensor([[-1.0, -1.0]]))
     high = generator(z, torch.tensor([[1.0, 1.0]]))
     assert (low - high).abs().mean() > 1e-4
+
+
+@pytest.mark.parametrize("latent_film", [True, False])
+def test_latent_film_lets_the_noise_set_the_norms_gains(latent_film):
+    """With gan.latent_film the films read z beside the condition; without, the condition alone."""
+    torch.manual_seed(0)
+    generator = GridGenerator(32, 128, latent_dim=8, condition_dim=4, channels=16, grid_channels=4,
+                              latent_film=latent_film)
+    torch.nn.init.normal_(generator.films.linear.weight, std=0.1)
+    condition = torch.tensor([[0.5, -0.5], [0.5, -0.5]])
+    z = torch.randn(2, 8)
+    embedded = generator.embed(condition)
+    style = torch.cat([embedded, z], dim=1) if latent_film else embedded
+    films = generator.films(style)  # what forward computes
+    assert generator.films.linear.in_features == 4 + (8 if latent_film else 0)
+    same_condition_films_differ = any(not torch.allclose(film[0], film[1]) for film in films)
+    assert same_condition_films_differ == latent_film
 
 
 def test_the_sub_pixel_decoder_starts_as_nearest_upsampling():
@@ -170,6 +188,19 @@ def test_a_first_release_generator_file_still_loads(tmp_path):
     path = save_checkpoint(tmp_path / "generator.pt", {"generator": weights, "config": old_config})
     generator, loaded_cfg = load_generator(path)
     assert isinstance(generator, TimeGenerator) and loaded_cfg.gan.architecture == "time1d"
+    assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), weights.values()))
+
+
+def test_a_grid_generator_file_from_before_latent_film_still_loads(tmp_path):
+    """generator.pt files of release 0.2 have no gan.latent_film: their films read the condition alone."""
+    cfg = tiny_config(tmp_path, tmp_path / "run", tmp_path, gan={"architecture": "grid2d", "latent_film": False})
+    old_config = cfg.to_dict()
+    del old_config["gan"]["latent_film"]
+    old_config["gan"] = {k: list(v) if isinstance(v, tuple) else v for k, v in old_config["gan"].items()}
+    weights = build_generator(cfg).state_dict()
+    path = save_checkpoint(tmp_path / "generator.pt", {"generator": weights, "config": old_config})
+    generator, loaded_cfg = load_generator(path)
+    assert isinstance(generator, GridGenerator) and loaded_cfg.gan.latent_film is False
     assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), weights.values()))
 
 

@@ -15,10 +15,12 @@ from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.gan.quality import (
     MAX_COPY_SHARE,
+    REFERENCE_DRAWS,
     QualityInputs,
     describe,
     flag_copies,
     format_quality_table,
+    frechet_block,
     frechet_distance,
     mean_pairwise_distance,
     nearest_distances,
@@ -114,16 +116,44 @@ def test_the_reference_sets_are_song_disjoint_and_of_equal_size_and_song_count()
     train_songs = np.repeat(np.arange(21), rng.integers(3, 12, size=21))  # songs of unequal length
     val_songs = np.repeat(np.arange(100, 105), rng.integers(3, 12, size=5))
     split = reference_split(train_songs, val_songs, seed=1)
-    songs_a, songs_b = set(train_songs[split.half_a]), set(train_songs[split.half_b])
-    assert not songs_a & songs_b and len(songs_a) == len(songs_b) == split.songs_per_half == 10
-    assert len(split.half_a) == len(split.half_b) > 0
-    assert len(set(split.half_a)) == len(split.half_a)  # no segment drawn twice
-    reference_songs = set(train_songs[split.val_reference])
-    assert len(reference_songs) <= split.val_songs == 5
-    assert len(split.val) == len(split.val_reference) > 0
-    assert set(val_songs[split.val]) <= set(val_songs)
+    assert len(split.draws) == REFERENCE_DRAWS
+    np.testing.assert_array_equal(split.pool, np.arange(len(train_songs)))  # small: every TRAIN segment
+    for draw in split.draws:
+        songs_a, songs_b = set(train_songs[draw.half_a]), set(train_songs[draw.half_b])
+        assert not songs_a & songs_b and len(songs_a) == len(songs_b) == split.songs_per_half == 10
+        assert len(draw.half_a) == len(draw.half_b) > 0
+        assert len(set(draw.half_a)) == len(draw.half_a)  # no segment drawn twice
+        assert len(set(train_songs[draw.val_reference])) <= split.val_songs == 5
+        assert len(draw.val) == len(draw.val_reference) > 0
+        assert set(draw.val) <= set(split.val)
+    assert len({tuple(draw.half_a) for draw in split.draws}) > 1  # the draws differ
     again = reference_split(train_songs, val_songs, seed=1)
-    np.testing.assert_array_equal(again.half_a, split.half_a)  # seeded
+    for first, second in zip(split.draws, again.draws):  # seeded
+        np.testing.assert_array_equal(first.half_a, second.half_a)
+        np.testing.assert_array_equal(first.val_reference, second.val_reference)
+
+
+def test_a_large_train_set_is_compared_through_a_pool_and_positions_map_into_it(monkeypatch):
+    """Above MAX_POOL segments the stand-in set is generated at a random pool of TRAIN segments;
+    every draw takes its TRAIN sets from that pool, and in_pool finds their rows in the stand-in set."""
+    monkeypatch.setattr("astgan.gan.quality.MAX_POOL", 40)
+    monkeypatch.setattr("astgan.gan.quality.MAX_COMPARED", 12)
+    train_songs = np.repeat(np.arange(30), 5)  # 150 segments
+    val_songs = np.repeat(np.arange(100, 104), 5)
+    split = reference_split(train_songs, val_songs, seed=0)
+    assert len(split.pool) == 40 and (np.diff(split.pool) > 0).all()
+    for draw in split.draws:
+        for indices in (draw.half_a, draw.half_b, draw.val_reference):
+            assert set(indices) <= set(split.pool)
+            np.testing.assert_array_equal(split.pool[split.in_pool(indices)], indices)
+        assert len(draw.half_a) <= 12
+        np.testing.assert_array_equal(split.val[split.in_val(draw.val)], draw.val)
+
+
+def test_the_frechet_ratio_is_the_ratio_of_the_draws_mean_distances():
+    block = frechet_block([(1.0, 1.5), (0.5, 1.5)])
+    assert block["floor"] == 0.75 and block["synthetic"] == 1.5 and block["ratio"] == pytest.approx(2.0)
+    assert block["ratio_per_draw"] == [1.5, 3.0] and block["draws"] == 2
 
 
 @pytest.fixture(scope="module")
@@ -164,20 +194,21 @@ def test_the_report_puts_each_number_beside_its_real_reference(real_splits):
     split = reference_split(train_songs, val_songs, seed=0)
     embed = lambda chunk: chunk.mean(axis=2)  # noqa: E731  (a stand-in judge: per-band means)
     predict = lambda chunk: np.tanh(chunk.mean(axis=(1, 2)))[:, None].repeat(2, axis=1)  # noqa: E731
-    stand_in = describe([test[: len(split.half_a)]], embed)
+    stand_in = lambda n: np.resize(test, (n, *test.shape[1:]))  # noqa: E731  (TEST segments, repeated as needed)
     inputs = QualityInputs(
         train=describe([train], embed), train_labels=train_labels,
         val=describe([val], embed, predict), val_labels=val_labels, split=split,
-        synthetic_a=stand_in, synthetic_val=describe([test[: len(split.val)]], embed),
-        fidelity=describe([test], embed, predict), fidelity_labels=test_labels,
+        synthetic_pool=describe([stand_in(len(split.pool))], embed, predict),
+        synthetic_val=describe([stand_in(len(split.val))], embed),
         written=describe([test]),
     )
     report = quality_report(inputs)
     for space in ("band", "judge"):
         block = report["realism"][space]
         for floor in ("train_halves", "val"):
-            assert block[floor]["floor"] > 0
+            assert block[floor]["floor"] > 0 and block[floor]["draws"] == REFERENCE_DRAWS
             assert block[floor]["ratio"] == pytest.approx(block[floor]["synthetic"] / block[floor]["floor"])
+            assert min(block[floor]["ratio_per_draw"]) <= block[floor]["ratio"] <= max(block[floor]["ratio_per_draw"])
         assert block["ratio"] == max(block["train_halves"]["ratio"], block["val"]["ratio"])
     ridge = report["label_fidelity"]["ridge"]
     assert set(ridge) == {"probe", "synthetic", "real_val", "ratio"}

@@ -30,7 +30,12 @@ mel bands as channels, upsampling by nearest neighbour + convolution.
 
 The condition (valence, arousal) enters the grid generator at every block, as a per-channel gain
 and bias of the normalisation (conditional batch norm), and the discriminators either by
-concatenation or by projection (``gan.conditioning``). Shapes come from the feature config.
+concatenation or by projection (``gan.conditioning``). With ``gan.latent_film`` (the default) the
+noise z sets those gains and biases too, beside the condition: what differs between two songs of
+the same label (timbre, register, mix) then reaches every layer directly instead of only through
+the first projection. Without it, generators on the demo drew too little of that variety: the
+band statistics of their segments varied along the secondary principal directions of real music
+at a third to a half of the real variance. Shapes come from the feature config.
 """
 
 from __future__ import annotations
@@ -125,15 +130,16 @@ class ConditionalBatchNorm(nn.Module):
 
 
 class FilmParameters(nn.Module):
-    """(B, condition_dim) embedded condition -> one (B, 2 C_i) film per conditional norm.
+    """(B, style_dim) style -> one (B, 2 C_i) film per conditional norm.
 
-    Starts at zero, so every norm starts as plain batch norm.
+    The style is the embedded condition, or the embedded condition and z side by side
+    (``gan.latent_film``). Starts at zero, so every norm starts as plain batch norm.
     """
 
-    def __init__(self, condition_dim: int, norms: list[ConditionalBatchNorm]):
+    def __init__(self, style_dim: int, norms: list[ConditionalBatchNorm]):
         super().__init__()
         self.sizes = [2 * norm.channels for norm in norms]
-        self.linear = nn.Linear(condition_dim, sum(self.sizes))
+        self.linear = nn.Linear(style_dim, sum(self.sizes))
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
 
@@ -209,15 +215,16 @@ class GridGenerator(nn.Module):
     """(z, c) -> one segment in the normalised log-mel space (``gan.architecture: grid2d``).
 
     ``forward(z, c)``: z (B, latent_dim) standard normal, c (B, 2) (valence, arousal) on -1..1;
-    returns (B, n_mels, segment_frames). See the module doc for the stages.
+    returns (B, n_mels, segment_frames). See the module doc for the stages; ``latent_film``: z
+    also sets the conditional norms' gains and biases.
     """
 
     def __init__(self, n_mels: int, segment_frames: int, latent_dim: int, condition_dim: int, channels: int,
-                 grid_channels: int):
+                 grid_channels: int, latent_film: bool = True):
         super().__init__()
         self.grid_bands, grid_frames = grid_shape(n_mels, segment_frames)
         depth = doublings(grid_frames, MIN_GRID_START)
-        self.latent_dim, self.grid_channels = latent_dim, grid_channels
+        self.latent_dim, self.grid_channels, self.latent_film = latent_dim, grid_channels, latent_film
         self.start_frames = grid_frames // 2**depth
         self.embed = ConditionEmbedding(condition_dim)
         self.project = nn.Linear(latent_dim + condition_dim, channels * self.start_frames)
@@ -229,11 +236,13 @@ class GridGenerator(nn.Module):
         self.decode = PatchDecoder(grid_channels)
         self.act = nn.LeakyReLU(0.2)
         norms = [self.stem] + [block.norm for block in self.trunk] + [block.norm for block in self.grid]
-        self.films = FilmParameters(condition_dim, norms + [self.out_norm])
+        style_dim = condition_dim + (latent_dim if latent_film else 0)
+        self.films = FilmParameters(style_dim, norms + [self.out_norm])
 
     def forward(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         embedded = self.embed(condition)
-        films = iter(self.films(embedded))  # one per conditional norm, in the order they are used
+        style = torch.cat([embedded, z], dim=1) if self.latent_film else embedded  # (B, style_dim)
+        films = iter(self.films(style))  # one per conditional norm, in the order they are used
         frames = self.project(torch.cat([z, embedded], dim=1)).view(len(z), -1, self.start_frames)
         frames = self.act(self.stem(frames, next(films)))
         for block in self.trunk:  # each doubles the time axis
@@ -416,7 +425,7 @@ def build_generator(cfg: Config) -> nn.Module:
     if gan.architecture == "time1d":
         return TimeGenerator(f.n_mels, f.segment_frames, gan.latent_dim, gan.condition_dim, gan.channels)
     return GridGenerator(f.n_mels, f.segment_frames, gan.latent_dim, gan.condition_dim, gan.channels,
-                         gan.grid_channels)
+                         gan.grid_channels, gan.latent_film)
 
 
 def build_discriminator(cfg: Config) -> nn.Module:
@@ -432,7 +441,8 @@ def build_discriminator(cfg: Config) -> nn.Module:
 # Keys that change the networks' shapes: a checkpoint only resumes under the same values.
 MODEL_KEYS = [
     "features.n_mels", "features.segment_frames", "gan.architecture", "gan.latent_dim", "gan.channels",
-    "gan.grid_channels", "gan.condition_dim", "gan.recipe", "gan.conditioning", "gan.spectral_norm",
+    "gan.grid_channels", "gan.condition_dim", "gan.latent_film", "gan.recipe", "gan.conditioning",
+    "gan.spectral_norm",
 ]
 
 
@@ -440,11 +450,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _first_release_config(saved: dict) -> dict:
-    """A generator.pt of the first release has no ``gan.architecture``: it holds the time1d generator."""
+def _older_release_config(saved: dict) -> dict:
+    """The config of a generator.pt written by an earlier release, with the keys it predates set
+    to what that release built: no ``gan.architecture`` (the first release) means the time1d
+    generator; no ``gan.latent_film`` (before 0.3) means films from the condition alone."""
     gan = dict(saved.get("gan", {}))
     gan.setdefault("architecture", "time1d")
-    gan.setdefault("recipe", "classic")  # its explicit keys win over the recipe anyway
+    gan.setdefault("recipe", "classic")  # the first release's explicit keys win over the recipe anyway
+    gan.setdefault("latent_film", False)
     return {**saved, "gan": gan}
 
 
@@ -453,7 +466,7 @@ def load_generator(path) -> tuple[nn.Module, Config]:
     checkpoint = load_checkpoint(path, produced_by="train-gan")
     if "generator" not in checkpoint or "config" not in checkpoint:
         raise CheckpointError(f"{path} holds no generator; expected the gan/generator.pt of `astgan train-gan`")
-    cfg = Config.from_dict(_first_release_config(checkpoint["config"]), source=str(path))
+    cfg = Config.from_dict(_older_release_config(checkpoint["config"]), source=str(path))
     generator = build_generator(cfg)
     try:
         generator.load_state_dict(checkpoint["generator"])

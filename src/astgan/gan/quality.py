@@ -4,17 +4,24 @@ Every comparison is like for like: the real reference has the same size, the sam
 and the same label distribution as the synthetic set it is compared with.
 
 - **label fidelity**: a ridge probe on per-band mean and std, fitted on real TRAIN segments,
-  predicts (valence, arousal) of segments generated at TRAIN's label distribution (the empirical
-  sampler); its CCC against the requested labels sits beside the same probe's CCC on real VAL
-  segments. The judge (:mod:`astgan.gan.judge`) gives a second probe.
+  predicts (valence, arousal) of segments generated at TRAIN's labels (one per TRAIN segment of
+  the pool below: TRAIN's own label distribution); its CCC against the requested labels sits
+  beside the same probe's CCC on real VAL segments. The judge (:mod:`astgan.gan.judge`) gives a
+  second probe.
 - **realism**: the Frechet distance, in two feature spaces (per-band mean + std; the judge's pooled
   embedding), between synthetic segments and real TRAIN segments, divided by the distance between
   two real sets of unseen-to-each-other songs (the floor). Two floors: TRAIN songs split in two
   halves of equal song count (synthetic generated at half A's labels, both compared with half B),
   and VAL against as many TRAIN songs (synthetic generated at VAL's labels, both compared with
-  those TRAIN songs). Every compared set has the same number of segments.
-- **diversity**: mean pairwise distance among the synthetic segments generated at half A's labels,
-  beside the same among half A's real segments.
+  those TRAIN songs). Every compared set has the same number of segments. Which songs land in
+  which half moves a single floor a lot (on the demo one draw gave 0.80, another 0.68, and the
+  same generator's ratio 1.34 and 2.0), so both distances are averaged over
+  :data:`REFERENCE_DRAWS` seeded draws of the halves and of the TRAIN songs set against VAL, and
+  the ratio is that of the averages; each draw's ratio is kept beside it. One synthetic set per
+  floor serves every draw: one segment generated at the label of each TRAIN segment of the pool
+  (all TRAIN segments, or a random :data:`MAX_POOL` of them), one at each compared VAL segment.
+- **diversity**: mean pairwise distance among the synthetic segments generated at the first
+  draw's half-A labels, beside the same among half A's real segments.
 - **memorisation**: a synthetic segment closer to its nearest TRAIN segment than half of what the
   closest 5 % of real VAL segments get is flagged as a near-copy; the check passes while at most
   1 % of the written set is flagged. A generator far from the data passes it trivially: realism is
@@ -40,6 +47,8 @@ from astgan.evaluation.metrics import ccc, pearson
 POOLED_SHAPE = (32, 64)  # (bands, frames) of the pooled segments that distances compare
 MAX_PAIRWISE = 512  # diversity is estimated on a random subset of at most this many segments
 MAX_COMPARED = 2048  # segments per side of a Frechet comparison
+MAX_POOL = 2 * MAX_COMPARED  # TRAIN segments the synthetic stand-ins for TRAIN sets are generated at
+REFERENCE_DRAWS = 5  # seeded draws of the real reference sets that the Frechet distances are averaged over
 # memorisation: flagged when nearer to TRAIN than this fraction of VAL's 5th-percentile distance
 COPY_FRACTION = 0.5
 COPY_PERCENTILE = 5.0
@@ -156,12 +165,12 @@ def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 2
 
 
 @dataclass
-class ReferenceSplit:
-    """Song-disjoint real sets for the Frechet floors, as indices into the TRAIN / VAL segments.
+class ReferenceDraw:
+    """One draw of song-disjoint real sets, as indices into the TRAIN / VAL segments.
 
-    ``half_a`` and ``half_b``: TRAIN segments of two disjoint halves of the TRAIN songs (equal song
+    ``half_a`` and ``half_b``: pool segments of two disjoint halves of the TRAIN songs (equal song
     counts), subsampled to the same number of segments. ``val``: VAL segments, and
-    ``val_reference``: TRAIN segments of as many TRAIN songs as VAL has, both subsampled to the
+    ``val_reference``: pool segments of as many TRAIN songs as VAL has, both subsampled to the
     same number of segments.
     """
 
@@ -169,8 +178,30 @@ class ReferenceSplit:
     half_b: np.ndarray
     val: np.ndarray
     val_reference: np.ndarray
+
+
+@dataclass
+class ReferenceSplit:
+    """The real comparison sets of the report: :data:`REFERENCE_DRAWS` draws over fixed pools.
+
+    ``pool``: sorted TRAIN segment indices (all, or a random :data:`MAX_POOL`) that every draw's
+    TRAIN sets come from, and at whose labels the TRAIN stand-in set is generated; ``val``: sorted
+    VAL segment indices (at most :data:`MAX_COMPARED`) likewise for VAL.
+    """
+
+    pool: np.ndarray
+    val: np.ndarray
+    draws: list[ReferenceDraw]
     songs_per_half: int
     val_songs: int
+
+    def in_pool(self, train_indices: np.ndarray) -> np.ndarray:
+        """Positions in ``pool`` (and in the set generated at its labels) of TRAIN segment indices."""
+        return np.searchsorted(self.pool, train_indices)
+
+    def in_val(self, val_indices: np.ndarray) -> np.ndarray:
+        """Positions in ``val`` (and in the set generated at its labels) of VAL segment indices."""
+        return np.searchsorted(self.val, val_indices)
 
 
 def _segments_of(songs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -181,25 +212,38 @@ def _subsample(indices: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     return np.sort(rng.choice(indices, n, replace=False))
 
 
+def _draw(pool: np.ndarray, pool_songs: np.ndarray, train_ids: np.ndarray, val: np.ndarray, n_val_songs: int,
+          rng: np.random.Generator) -> ReferenceDraw:
+    """Halves of ``train_ids`` (shuffled) and ``n_val_songs`` TRAIN songs to set against ``val``."""
+    train_ids = rng.permutation(train_ids)
+    half = len(train_ids) // 2
+    a, b = pool[np.isin(pool_songs, train_ids[:half])], pool[np.isin(pool_songs, train_ids[half:2 * half])]
+    n_half = min(len(a), len(b), MAX_COMPARED)
+    reference = pool[np.isin(pool_songs, rng.permutation(train_ids)[:n_val_songs])]
+    n_val = min(len(val), len(reference))
+    return ReferenceDraw(_subsample(a, n_half, rng), _subsample(b, n_half, rng), _subsample(val, n_val, rng),
+                         _subsample(reference, n_val, rng))
+
+
 def reference_split(train_songs: np.ndarray, val_songs: np.ndarray, seed: int,
-                    max_segments: int = MAX_COMPARED) -> ReferenceSplit:
+                    draws: int = REFERENCE_DRAWS) -> ReferenceSplit:
     """Draw the real comparison sets (see :class:`ReferenceSplit`); seeded.
 
     ``train_songs``: (N_train,) song id of each TRAIN segment; ``val_songs``: (N_val,) likewise.
     """
     rng = np.random.default_rng(seed)
-    train_ids = rng.permutation(np.unique(train_songs))
-    half = len(train_ids) // 2
-    if half < 1:
+    train_ids = np.unique(train_songs)
+    if len(train_ids) < 2:
         raise ValueError(f"the Frechet floors need at least 2 TRAIN songs, got {len(train_ids)}")
-    a, b = _segments_of(train_songs, train_ids[:half]), _segments_of(train_songs, train_ids[half:2 * half])
-    n_half = min(len(a), len(b), max_segments)
-    val_ids = np.unique(val_songs)
-    reference_ids = rng.permutation(train_ids)[:len(val_ids)]
-    val, reference = np.arange(len(val_songs)), _segments_of(train_songs, reference_ids)
-    n_val = min(len(val), len(reference), max_segments)
-    return ReferenceSplit(_subsample(a, n_half, rng), _subsample(b, n_half, rng), _subsample(val, n_val, rng),
-                          _subsample(reference, n_val, rng), int(half), int(len(val_ids)))
+    pool = np.arange(len(train_songs))
+    if len(pool) > MAX_POOL:
+        pool = _subsample(pool, MAX_POOL, rng)
+    val = np.arange(len(val_songs))
+    if len(val) > MAX_COMPARED:
+        val = _subsample(val, MAX_COMPARED, rng)
+    n_val_songs = len(np.unique(val_songs))
+    chosen = [_draw(pool, train_songs[pool], train_ids, val, n_val_songs, rng) for _ in range(draws)]
+    return ReferenceSplit(pool, val, chosen, int(len(train_ids) // 2), int(n_val_songs))
 
 
 # --------------------------------------------------------------------------- the four checks
@@ -222,19 +266,36 @@ def fidelity_block(synthetic_pred: np.ndarray, synthetic_labels: np.ndarray, val
     return {"probe": probe, "synthetic": synthetic, "real_val": real, "ratio": ratio}
 
 
-def frechet_block(real: np.ndarray, synthetic: np.ndarray, reference: np.ndarray) -> dict:
-    """Distance of ``real`` and of ``synthetic`` to ``reference`` ((N, D) each), and their ratio."""
-    floor, distance = frechet_distance(real, reference), frechet_distance(synthetic, reference)
-    return {"floor": floor, "synthetic": distance, "ratio": distance / max(floor, 1e-12)}
+def frechet_block(pairs: list[tuple[float, float]]) -> dict:
+    """(floor, synthetic) Frechet distances of each draw -> their means, the ratio of the means, and
+    each draw's own ratio (how much the choice of real songs moves it)."""
+    floors, distances = np.array(pairs).T
+    floor, distance = float(floors.mean()), float(distances.mean())
+    return {"floor": floor, "synthetic": distance, "ratio": distance / max(floor, 1e-12),
+            "ratio_per_draw": [float(d / max(f, 1e-12)) for f, d in pairs], "draws": len(pairs)}
 
 
 def realism_block(space: str, train: SegmentFeatures, val: SegmentFeatures, split: ReferenceSplit,
-                  synthetic_a: SegmentFeatures, synthetic_val: SegmentFeatures) -> dict:
-    """Both floors in one feature space ("band" or "embedding"); ``ratio`` is the larger of the two."""
-    values = lambda features: getattr(features, space)  # noqa: E731
-    halves = frechet_block(values(train)[split.half_a], values(synthetic_a), values(train)[split.half_b])
-    against_val = frechet_block(values(val)[split.val], values(synthetic_val), values(train)[split.val_reference])
-    return {"train_halves": halves, "val": against_val, "ratio": max(halves["ratio"], against_val["ratio"])}
+                  synthetic_pool: SegmentFeatures, synthetic_val: SegmentFeatures) -> dict:
+    """Both floors in one feature space ("band" or "embedding"), averaged over the split's draws;
+    ``ratio`` is the larger of the two.
+
+    In each draw the real set and its synthetic stand-in (generated at the same labels) are both
+    compared with the same reference: half A (real) and its stand-in against half B; VAL and its
+    stand-in against as many TRAIN songs.
+    """
+    real_train, real_val = getattr(train, space), getattr(val, space)
+    fake_train, fake_val = getattr(synthetic_pool, space), getattr(synthetic_val, space)
+    halves, against_val = [], []
+    for draw in split.draws:
+        reference = real_train[draw.half_b]
+        halves.append((frechet_distance(real_train[draw.half_a], reference),
+                       frechet_distance(fake_train[split.in_pool(draw.half_a)], reference)))
+        reference = real_train[draw.val_reference]
+        against_val.append((frechet_distance(real_val[draw.val], reference),
+                            frechet_distance(fake_val[split.in_val(draw.val)], reference)))
+    halves_block, val_block = frechet_block(halves), frechet_block(against_val)
+    return {"train_halves": halves_block, "val": val_block, "ratio": max(halves_block["ratio"], val_block["ratio"])}
 
 
 def flag_copies(synthetic_pooled: np.ndarray, train_pooled: np.ndarray, val_pooled: np.ndarray) -> dict:
@@ -274,9 +335,9 @@ def diversity_block(synthetic: SegmentFeatures, real: SegmentFeatures, seed: int
 class QualityInputs:
     """Everything the report compares (features from :func:`describe`, labels (N, 2) on -1..1).
 
-    ``synthetic_a``: generated at ``train_labels[split.half_a]``; ``synthetic_val``: generated at
-    ``val_labels[split.val]``; ``fidelity``: generated at ``fidelity_labels`` (the empirical
-    sampler); ``written``: the synthetic set written to synthetic.npz.
+    ``synthetic_pool``: generated at ``train_labels[split.pool]``, one segment per pool segment,
+    with the judge's predictions when there is a judge; ``synthetic_val``: generated at
+    ``val_labels[split.val]``; ``written``: the synthetic set written to synthetic.npz.
     """
 
     train: SegmentFeatures
@@ -284,32 +345,34 @@ class QualityInputs:
     val: SegmentFeatures
     val_labels: np.ndarray
     split: ReferenceSplit
-    synthetic_a: SegmentFeatures
+    synthetic_pool: SegmentFeatures
     synthetic_val: SegmentFeatures
-    fidelity: SegmentFeatures
-    fidelity_labels: np.ndarray
     written: SegmentFeatures
 
 
 def quality_report(inputs: QualityInputs, ridge_alpha: float = 1.0, seed: int = 0) -> dict:
     """All checks as plain data for quality.json: each synthetic value beside its real reference."""
     x = inputs
+    pool_labels = x.train_labels[x.split.pool]
     probe = fit_ridge(x.train.band, x.train_labels, alpha=ridge_alpha)
-    fidelity = {"ridge": fidelity_block(probe.predict(x.fidelity.band), x.fidelity_labels,
+    fidelity = {"ridge": fidelity_block(probe.predict(x.synthetic_pool.band), pool_labels,
                                         probe.predict(x.val.band), x.val_labels, "ridge on per-band mean + std")}
-    if x.fidelity.predicted is not None and x.val.predicted is not None:
-        fidelity["judge"] = fidelity_block(x.fidelity.predicted, x.fidelity_labels, x.val.predicted, x.val_labels,
+    if x.synthetic_pool.predicted is not None and x.val.predicted is not None:
+        fidelity["judge"] = fidelity_block(x.synthetic_pool.predicted, pool_labels, x.val.predicted, x.val_labels,
                                            "the judge's own (valence, arousal) head")
-    realism = {"band": realism_block("band", x.train, x.val, x.split, x.synthetic_a, x.synthetic_val)}
+    realism = {"band": realism_block("band", x.train, x.val, x.split, x.synthetic_pool, x.synthetic_val)}
     if x.train.embedding is not None:
-        realism["judge"] = realism_block("embedding", x.train, x.val, x.split, x.synthetic_a, x.synthetic_val)
-    realism["compared"] = {"train_half_segments": len(x.split.half_a), "songs_per_train_half": x.split.songs_per_half,
-                           "val_segments": len(x.split.val), "val_songs": x.split.val_songs}
+        realism["judge"] = realism_block("embedding", x.train, x.val, x.split, x.synthetic_pool, x.synthetic_val)
+    first = x.split.draws[0]
+    realism["compared"] = {"train_half_segments": len(first.half_a), "songs_per_train_half": x.split.songs_per_half,
+                           "val_segments": len(first.val), "val_songs": x.split.val_songs,
+                           "draws": len(x.split.draws)}
     report = {
         "n_synthetic": len(x.written),
         "label_fidelity": fidelity,
         "realism": realism,
-        "diversity": diversity_block(x.synthetic_a, x.train.take(x.split.half_a), seed),
+        "diversity": diversity_block(x.synthetic_pool.take(x.split.in_pool(first.half_a)),
+                                     x.train.take(first.half_a), seed),
         "memorisation": memorisation_block(x.written, x.train, x.val),
     }
     report["targets"] = target_checks(report)
@@ -339,6 +402,12 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _ratio_and_range(block: dict) -> str:
+    """A Frechet block's ratio with the range of its draws' own ratios, e.g. "1.342 (1.21-1.52)"."""
+    per_draw = block["ratio_per_draw"]
+    return f"{block['ratio']:.3f} ({min(per_draw):.2f}-{max(per_draw):.2f})"
+
+
 def quality_rows(report: dict) -> list[tuple[str, str, str, str]]:
     """(check, synthetic, real reference, ratio or verdict) rows of the report."""
     rows = []
@@ -352,9 +421,9 @@ def quality_rows(report: dict) -> list[tuple[str, str, str, str]]:
             continue
         label = "band stats" if space == "band" else "judge embedding"
         rows.append((f"Frechet {label}, vs other TRAIN half", _fmt(block["train_halves"]["synthetic"]),
-                     f"{_fmt(block['train_halves']['floor'])} TRAIN half", _fmt(block["train_halves"]["ratio"])))
+                     f"{_fmt(block['train_halves']['floor'])} TRAIN half", _ratio_and_range(block["train_halves"])))
         rows.append((f"Frechet {label}, vs TRAIN songs", _fmt(block["val"]["synthetic"]),
-                     f"{_fmt(block['val']['floor'])} VAL", _fmt(block["val"]["ratio"])))
+                     f"{_fmt(block['val']['floor'])} VAL", _ratio_and_range(block["val"])))
     diversity = report["diversity"]
     rows.append(("diversity (mean pairwise distance)", _fmt(diversity["synthetic"]),
                  f"{_fmt(diversity['real_train_half'])} TRAIN half", _fmt(diversity["ratio"])))
@@ -392,15 +461,19 @@ def quality_markdown(report: dict) -> str:
         "## How to read it",
         "",
         "- **Label fidelity**: a ridge probe fitted on real TRAIN segments predicts the labels of segments "
-        "generated at TRAIN's label distribution (the empirical sampler). Its CCC against the requested labels "
-        "sits beside the same probe on real VAL songs; a ratio near 1 means the generated segments carry their "
-        f"label about as well as unseen real music does (target >= {TARGETS['fidelity_ratio']}). The judge probe "
-        "is the same test with a small AST trained on real TRAIN data.",
+        "generated at TRAIN's labels (one per TRAIN segment: TRAIN's own label distribution). Its CCC against "
+        "the requested labels sits beside the same probe on real VAL songs; a ratio near 1 means the generated "
+        "segments carry their label about as well as unseen real music does (target >= "
+        f"{TARGETS['fidelity_ratio']}). The judge probe is the same test with a small AST trained on real TRAIN "
+        "data.",
         "- **Frechet ratio**: distance of generated segments to real TRAIN segments divided by the distance "
         "between two real sets of different songs (the floor). Two floors: two halves of the TRAIN songs "
         f"({compared['songs_per_train_half']} songs, {compared['train_half_segments']} segments each), and VAL "
         f"against as many TRAIN songs ({compared['val_songs']} songs, {compared['val_segments']} segments each); the "
-        "generated set has as many segments, drawn at the labels of the real set it stands in for. A ratio of 1 "
+        "generated set has as many segments, drawn at the labels of the real set it stands in for. Which songs "
+        "fall in which set moves a single floor a lot, so both distances are averaged over "
+        f"{compared['draws']} seeded draws of those songs; the ratio is that of the averages, and the range in "
+        "brackets is that of the draws' own ratios. A ratio of 1 "
         "means the generated set is as far from TRAIN as other real songs are; below 1 is possible, because "
         "generated segments are not clustered by song. Two feature spaces: per-band mean + std (the spectral "
         "envelope and its movement), and the pooled embedding of the judge, which also sees time structure "

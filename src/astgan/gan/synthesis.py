@@ -27,7 +27,6 @@ from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_
 from astgan.gan.judge import load_or_train_judge
 from astgan.gan.models import load_generator
 from astgan.gan.quality import (
-    MAX_COMPARED,
     QualityInputs,
     SegmentFeatures,
     describe,
@@ -168,15 +167,12 @@ def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, 
         return describe(chunks, embed, predict if with_predictions else None)
 
     split = reference_split(train.song_ids, val.song_ids, seed=synth.seed)
-    fidelity_labels = sample_conditions(data.labels("train"), min(len(train), MAX_COMPARED), "empirical",
-                                        synth.jitter, np.random.default_rng(synth.seed + 3))
     inputs = QualityInputs(
         train=describe(train.chunks(), embed), train_labels=train.labels,
         val=describe(val.chunks(), embed, predict), val_labels=val.labels,
         split=split,
-        synthetic_a=generated(train.labels[split.half_a], synth.seed + 1),
+        synthetic_pool=generated(train.labels[split.pool], synth.seed + 1, with_predictions=True),
         synthetic_val=generated(val.labels[split.val], synth.seed + 2),
-        fidelity=generated(fidelity_labels, synth.seed + 3, with_predictions=True), fidelity_labels=fidelity_labels,
         written=describe([written]),
     )
     report = quality_report(inputs, ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
