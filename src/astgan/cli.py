@@ -310,7 +310,7 @@ def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
 @main.command()
 @config_options
 @click.option("--quick", is_flag=True, help="A small, fast version of the whole chain (used by the tests).")
-@click.option("--seeds", default=3, type=click.IntRange(min=1), help="Training seeds per arm of the GAN ablation.")
+@click.option("--seeds", default=2, type=click.IntRange(min=1), help="Training seeds per arm of the GAN ablation.")
 def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) -> None:
     """Run the whole chain on the embedded demo, with and without the GAN, and compare.
 

@@ -81,7 +81,7 @@ def write_demo_data(cfg: Config, quick: bool = False, progress: bool = True):
     return write_demo_dataset(Path(cfg.data.root), seed=0, progress=progress, **songs)
 
 
-def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 3,
+def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 2,
              progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
     """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
     from astgan.data.prepare import prepare_data, split_summary
