@@ -35,7 +35,7 @@ noise z sets those gains and biases too, beside the condition: what differs betw
 the same label (timbre, register, mix) then reaches every layer directly instead of only through
 the first projection. Without it, generators on the demo drew too little of that variety: the
 band statistics of their segments varied along the secondary principal directions of real music
-at a third to a half of the real variance. Shapes come from the feature config.
+at a quarter to a half of the real variance. Shapes come from the feature config.
 """
 
 from __future__ import annotations
