@@ -204,8 +204,9 @@ class ReferenceSplit:
         return np.searchsorted(self.val, val_indices)
 
 
-def _segments_of(songs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(np.isin(songs, chosen))
+def _segments_of(pool: np.ndarray, pool_songs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The pool's segment indices whose song is one of ``chosen`` (``pool_songs``: each one's song)."""
+    return pool[np.isin(pool_songs, chosen)]
 
 
 def _subsample(indices: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -217,9 +218,10 @@ def _draw(pool: np.ndarray, pool_songs: np.ndarray, train_ids: np.ndarray, val: 
     """Halves of ``train_ids`` (shuffled) and ``n_val_songs`` TRAIN songs to set against ``val``."""
     train_ids = rng.permutation(train_ids)
     half = len(train_ids) // 2
-    a, b = pool[np.isin(pool_songs, train_ids[:half])], pool[np.isin(pool_songs, train_ids[half:2 * half])]
+    a = _segments_of(pool, pool_songs, train_ids[:half])
+    b = _segments_of(pool, pool_songs, train_ids[half:2 * half])
     n_half = min(len(a), len(b), MAX_COMPARED)
-    reference = pool[np.isin(pool_songs, rng.permutation(train_ids)[:n_val_songs])]
+    reference = _segments_of(pool, pool_songs, rng.permutation(train_ids)[:n_val_songs])
     n_val = min(len(val), len(reference))
     return ReferenceDraw(_subsample(a, n_half, rng), _subsample(b, n_half, rng), _subsample(val, n_val, rng),
                          _subsample(reference, n_val, rng))
