@@ -132,14 +132,15 @@ def main() -> None:
     device = torch.device(args.device)
     common = [f"run.device={args.device}", "gan.extra_g_step_threshold=1.0", f"run.precision={args.precision}"]
     classic = ["gan.recipe=classic"]
-    first = ["gan.architecture=time1d", "gan.channels=32", "gan.latent_dim=64", "gan.condition_dim=16"]
+    first = ["gan.architecture=time1d", "gan.channels=32", "gan.latent_dim=64", "gan.condition_dim=16",
+             "gan.d_deltas=false"]
     cases = [  # (shape, what runs, config, batch, baseline?); the baseline first in each shape
         ("demo 64 x 256", "baseline: 2-D DCGAN, classic", load_config("demo", common + classic), 32, True),
         ("demo 64 x 256", "astgan time1d, classic", load_config("demo", common + classic + first), 32, False),
         ("demo 64 x 256", "astgan grid2d, demo.yaml", load_config("demo", common), 32, False),
         ("AST 128 x 1024", "baseline: 2-D DCGAN, classic", load_config("deam", common + classic), 8, True),
         ("AST 128 x 1024", "astgan time1d, classic",
-         load_config("deam", common + classic + ["gan.architecture=time1d"]), 8, False),
+         load_config("deam", common + classic + ["gan.architecture=time1d", "gan.d_deltas=false"]), 8, False),
         ("AST 128 x 1024", "astgan grid2d, deam.yaml", load_config("deam", common), 8, False),
     ]
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]

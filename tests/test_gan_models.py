@@ -29,6 +29,7 @@ from astgan.gan.models import (
     build_generator,
     load_generator,
     network_depth,
+    with_time_deltas,
 )
 
 from helpers import tiny_config
@@ -90,6 +91,43 @@ def test_latent_film_lets_the_noise_set_the_norms_gains(latent_film):
     assert generator.films.linear.in_features == 4 + (8 if latent_film else 0)
     same_condition_films_differ = any(not torch.allclose(film[0], film[1]) for film in films)
     assert same_condition_films_differ == latent_film
+
+
+def test_time_deltas_are_each_bands_change_from_the_frame_before():
+    x = torch.randn(3, 8, 20)
+    both = with_time_deltas(x)
+    assert both.shape == (3, 2, 8, 20)
+    assert torch.equal(both[:, 0], x)
+    assert torch.all(both[:, 1, :, 0] == 0)
+    assert torch.allclose(both[:, 1, :, 5], x[:, :, 5] - x[:, :, 4])
+
+
+@pytest.mark.parametrize("architecture", ["grid2d", "time1d"])
+def test_a_discriminator_with_deltas_reads_the_frame_to_frame_change(architecture):
+    """With the segment's own input weights zeroed, D sees only the deltas: a level added to every
+    frame of a band leaves its logits alone, a jump in the middle of the segment does not."""
+    torch.manual_seed(0)
+    if architecture == "grid2d":
+        discriminator = GridDiscriminator(32, 128, condition_dim=4, channels=16, grid_channels=4,
+                                          conditioning="projection", spectral_norm=False, deltas=True)
+        first = discriminator.grid[0]
+        assert first.in_channels == 2
+        segment_weights = first.weight[:, 0]
+    else:
+        discriminator = TimeDiscriminator(32, 128, condition_dim=4, channels=16, conditioning="projection",
+                                          spectral_norm=False, deltas=True)
+        first = discriminator.body[0]
+        assert first.in_channels == 64  # the bands, then their changes
+        segment_weights = first.weight[:, :32]
+    with torch.no_grad():
+        segment_weights.zero_()
+    x, condition = torch.randn(4, 32, 128), torch.rand(4, 2) * 2 - 1
+    level = x + torch.linspace(-1, 1, 32)[None, :, None]
+    jump = x.clone()
+    jump[:, :, 64:] += 1.0
+    logits = discriminator(x, condition)
+    assert torch.allclose(discriminator(level, condition), logits, atol=1e-5)
+    assert (discriminator(jump, condition) - logits).abs().max() > 1e-3
 
 
 def test_the_sub_pixel_decoder_starts_as_nearest_upsampling():
@@ -172,6 +210,9 @@ def test_the_recipes_build_their_discriminators(tmp_path):
     modern = tiny_config(tmp_path, tmp_path / "run", tmp_path, gan={"recipe": "modern"})
     discriminator = build_discriminator(modern)
     assert discriminator.conditioning == "projection"
+    assert discriminator.deltas  # gan.d_deltas, on unless set off
+    plain = tiny_config(tmp_path, tmp_path / "run", tmp_path, gan={"recipe": "modern", "d_deltas": False})
+    assert not build_discriminator(plain).deltas
     assert any("parametrizations" in name for name, _ in discriminator.named_modules())  # spectral norm
 
 

@@ -13,6 +13,7 @@ from scipy.stats import gaussian_kde
 from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.errors import CheckpointError, MissingArtifactError
+from astgan.evaluation.baselines import band_statistics
 from astgan.gan.quality import (
     MAX_COPY_SHARE,
     REFERENCE_DRAWS,
@@ -20,6 +21,7 @@ from astgan.gan.quality import (
     describe,
     flag_copies,
     format_quality_table,
+    frame_change,
     frechet_block,
     frechet_distance,
     mean_pairwise_distance,
@@ -185,6 +187,17 @@ def test_planted_copies_of_train_segments_are_flagged_and_a_clean_set_passes(rea
     assert check["flagged"].mean() > MAX_COPY_SHARE  # the check fails
 
 
+def test_frame_change_sees_a_grain_that_band_statistics_barely_see(real_splits):
+    train, _ = real_splits["train"]
+    assert frame_change(np.zeros((2, 4, 10))).tolist() == [0.0, 0.0]
+    assert frame_change(np.tile([-1.0, 1.0], (1, 3, 5))).tolist() == [2.0]
+    grain = np.where(np.arange(train.shape[2]) % 8 == 0, 0.3, 0.0)  # a jump every 8 frames
+    grained = train + grain
+    real_band = band_statistics(train)
+    assert np.abs(band_statistics(grained) - real_band).mean() < 0.1 * np.abs(real_band).mean()
+    assert frame_change(grained).mean() > 1.3 * frame_change(train).mean()
+
+
 def test_the_report_puts_each_number_beside_its_real_reference(real_splits):
     """The report on real segments standing in for synthetic ones: every block is filled, ratios
     are synthetic / real, and the text says what the numbers mean."""
@@ -215,6 +228,8 @@ def test_the_report_puts_each_number_beside_its_real_reference(real_splits):
     assert set(report["label_fidelity"]) == {"ridge", "judge"}
     assert report["diversity"]["ratio"] == pytest.approx(report["diversity"]["synthetic"]
                                                          / report["diversity"]["real_train_half"])
+    assert report["texture"]["ratio"] == pytest.approx(report["texture"]["synthetic"]
+                                                       / report["texture"]["real_train_half"])
     assert report["memorisation"]["passes"]
     assert set(report["targets"]) >= {"frechet_ratio_band", "frechet_ratio_judge", "fidelity_ratio_valence",
                                       "fidelity_ratio_arousal", "memorisation"}

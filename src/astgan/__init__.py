@@ -10,7 +10,7 @@ Stages: ``astgan.load_config``, ``extract``, ``train_gan``, ``synthesize``, ``tr
 ``evaluate``, ``run_study``, ``export``, ``predict``.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = ["Model", "__version__", "evaluate", "export", "extract", "load_config", "load_model", "predict",
            "run_study", "synthesize", "train_ast", "train_gan"]

@@ -142,6 +142,9 @@ class GanConfig:
     # of G (label-independent variety such as timbre reaches every layer); false = the 0.2 generator
     latent_film: bool = True
     condition_dim: int = 32  # size of the embedded (valence, arousal) condition
+    # D also reads every band's frame-to-frame change (x[t] - x[t-1]) beside the segment: onsets,
+    # articulation and the generator's frame-to-frame jitter show there directly; false = the 0.3 D
+    d_deltas: bool = True
     recipe: Literal["modern", "classic"] = "modern"
     # --- each key below: null = the recipe's value
     # concat: the embedded condition joins z and D's input; projection: D adds

@@ -15,6 +15,13 @@ pure sequence net fits. The generator works in two stages:
 The discriminator mirrors it: 2 x 8 patches -> a 2-D convolution on the grid -> the grid's
 frequency axis folded into channels -> stride-2 convolutions over time -> one logit, with a
 minibatch-spread feature before the last convolution (a batch of too-similar fakes is easy to tell).
+With ``gan.d_deltas`` (the default) it reads each band's frame-to-frame change as a second input
+channel beside the segment (:func:`with_time_deltas`). Its patches line up with the generator's, so
+without the change in view it hardly sees what happens from one frame to the next: generators
+trained against it drew almost twice the real frame-to-frame change (a jitter and an 8-frame
+grain) and carried arousal, which lives in time structure (onsets, articulation, tempo), at
+0.82-0.88 of what a probe reads off real music. With it the change fell to 0.8-0.9 of real and
+arousal fidelity rose to 0.85-1.0 (demo, 3 seeds each).
 
 Why a coarse grid and not 2-D convolutions at full resolution: on a CPU a 3 x 3 convolution over a
 full 64 x 256 segment with a handful of channels costs more than the whole first-release 1-D pair
@@ -278,6 +285,15 @@ class ProjectionHead(nn.Module):
         return logits
 
 
+def with_time_deltas(x: torch.Tensor) -> torch.Tensor:
+    """(B, n_mels, T) -> (B, 2, n_mels, T): the segment and each band's change from the frame before
+    (zero at the first frame). Arousal lives mostly in time structure (onsets, articulation, tempo),
+    and a discriminator that reads the change directly tells crisp attacks from a generator's
+    frame-to-frame jitter (``gan.d_deltas``)."""
+    deltas = nn.functional.pad(x[:, :, 1:] - x[:, :, :-1], (1, 0))
+    return torch.stack([x, deltas], dim=1)
+
+
 def _spectral(enabled: bool):
     return nn.utils.parametrizations.spectral_norm if enabled else (lambda layer: layer)
 
@@ -299,19 +315,20 @@ class GridDiscriminator(nn.Module):
     """(segment, c) -> one realness logit per segment (``gan.architecture: grid2d``).
 
     ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits, and
-    with ``with_labels`` (projection only) also (B, 2) labels. 2 x 8 patches -> a 2-D convolution
+    with ``with_labels`` (projection only) also (B, 2) labels. 2 x 8 patches (of the segment and,
+    with ``deltas``, of its frame-to-frame change: :func:`with_time_deltas`) -> a 2-D convolution
     on the grid -> frequency folded into channels -> stride-2 convolutions over time, the last
     one also reading the batch's spread (:func:`minibatch_spread`).
     """
 
     def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int, grid_channels: int,
-                 conditioning: str = "projection", spectral_norm: bool = True):
+                 conditioning: str = "projection", spectral_norm: bool = True, deltas: bool = False):
         super().__init__()
         grid_bands, grid_frames = grid_shape(n_mels, segment_frames)
         depth = doublings(grid_frames, MIN_GRID_START)
         norm = _spectral(spectral_norm)
-        self.conditioning = conditioning
-        in_channels = 1 + (condition_dim if conditioning == "concat" else 0)
+        self.conditioning, self.deltas = conditioning, deltas
+        in_channels = (2 if deltas else 1) + (condition_dim if conditioning == "concat" else 0)
         self.grid = nn.Sequential(
             norm(nn.Conv2d(in_channels, grid_channels, kernel_size=PATCH, stride=PATCH)), nn.LeakyReLU(0.2),
             norm(nn.Conv2d(grid_channels, grid_channels, kernel_size=3, padding=1)), nn.LeakyReLU(0.2),
@@ -327,7 +344,7 @@ class GridDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor, with_labels: bool = False):
         embedded = self.embed(condition)
-        x = x[:, None]  # (B, 1, n_mels, frames)
+        x = with_time_deltas(x) if self.deltas else x[:, None]  # (B, 1 or 2, n_mels, frames)
         if self.conditioning == "concat":
             x = torch.cat([x, embedded[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
         h = self.grid(x).flatten(1, 2)  # (B, grid_channels * F cells, T cells)
@@ -388,18 +405,18 @@ class TimeDiscriminator(nn.Module):
 
     ``forward(x, c)``: x (B, n_mels, segment_frames), c (B, 2) on -1..1; returns (B,) logits, and
     with ``with_labels`` (projection only) also (B, 2) labels. Each block halves the time axis
-    with a stride-2 convolution.
+    with a stride-2 convolution; with ``deltas`` the bands' frame-to-frame changes are read too.
     """
 
     def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int,
-                 conditioning: str = "concat", spectral_norm: bool = False):
+                 conditioning: str = "concat", spectral_norm: bool = False, deltas: bool = False):
         super().__init__()
         depth = network_depth(segment_frames)
         widths = block_widths(channels, depth)[::-1]  # finest first
-        self.conditioning = conditioning
+        self.conditioning, self.deltas = conditioning, deltas
         feature_size = widths[-1] * (segment_frames // 2**depth)
         norm = _spectral(spectral_norm)
-        in_channels = n_mels + (condition_dim if conditioning == "concat" else 0)
+        in_channels = (2 if deltas else 1) * n_mels + (condition_dim if conditioning == "concat" else 0)
         layers: list[nn.Module] = []
         for width in widths:
             layers += [norm(nn.Conv1d(in_channels, width, kernel_size=4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
@@ -410,6 +427,8 @@ class TimeDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor, with_labels: bool = False):
         embedded = self.embed(condition)
+        if self.deltas:  # the bands' changes join the bands as channels: (B, 2 n_mels, T)
+            x = with_time_deltas(x).flatten(1, 2)
         if self.conditioning == "concat":
             x = torch.cat([x, embedded[:, :, None].expand(-1, -1, x.shape[2])], dim=1)
         features = self.body(x).flatten(1)  # (B, feature_size)
@@ -433,16 +452,16 @@ def build_discriminator(cfg: Config) -> nn.Module:
     f, gan = cfg.features, cfg.gan.resolved()
     if gan.architecture == "time1d":
         return TimeDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.conditioning,
-                                 gan.spectral_norm)
+                                 gan.spectral_norm, gan.d_deltas)
     return GridDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.grid_channels,
-                             gan.conditioning, gan.spectral_norm)
+                             gan.conditioning, gan.spectral_norm, gan.d_deltas)
 
 
 # Keys that change the networks' shapes: a checkpoint only resumes under the same values.
 MODEL_KEYS = [
     "features.n_mels", "features.segment_frames", "gan.architecture", "gan.latent_dim", "gan.channels",
     "gan.grid_channels", "gan.condition_dim", "gan.latent_film", "gan.recipe", "gan.conditioning",
-    "gan.spectral_norm",
+    "gan.spectral_norm", "gan.d_deltas",
 ]
 
 

@@ -22,6 +22,9 @@ and the same label distribution as the synthetic set it is compared with.
   (all TRAIN segments, or a random :data:`MAX_POOL` of them), one at each compared VAL segment.
 - **diversity**: mean pairwise distance among the synthetic segments generated at the first
   draw's half-A labels, beside the same among half A's real segments.
+- **texture**: the mean frame-to-frame change of the same two sets (:func:`frame_change`). A
+  generator that draws jitter or a patch grain scores well above the real value; one that smears
+  onsets and notes, well below. Band statistics barely see either.
 - **memorisation**: a synthetic segment closer to its nearest TRAIN segment than half of what the
   closest 5 % of real VAL segments get is flagged as a near-copy; the check passes while at most
   1 % of the written set is flagged. A generator far from the data passes it trivially: realism is
@@ -57,6 +60,12 @@ MAX_COPY_SHARE = 0.01  # the check passes while at most this share of the writte
 TARGETS = {"frechet_ratio": 1.5, "fidelity_ratio": 0.85}
 
 
+def frame_change(specs: np.ndarray) -> np.ndarray:
+    """(N, n_mels, frames) -> (N,) float64: mean |x[t] - x[t-1]| over bands and frames, per segment."""
+    specs = np.asarray(specs, dtype=np.float32)
+    return np.abs(np.diff(specs, axis=2)).mean(axis=(1, 2), dtype=np.float64)
+
+
 def pooled_vectors(specs: np.ndarray) -> np.ndarray:
     """(N, n_mels, frames) -> (N, D) float32: each segment average-pooled to at most 32 x 64, flattened."""
     specs = torch.as_tensor(np.asarray(specs, dtype=np.float32))
@@ -71,12 +80,14 @@ class SegmentFeatures:
     """What the report reads of a set of segments, one row per segment.
 
     ``band``: (N, 2 n_mels) per-band mean then std over time; ``pooled``: (N, D) from
-    :func:`pooled_vectors`; ``embedding``: (N, H) the judge's pooled embedding (None without a
-    judge); ``predicted``: (N, 2) the judge's (valence, arousal) (None when not asked for).
+    :func:`pooled_vectors`; ``change``: (N,) from :func:`frame_change`; ``embedding``: (N, H) the
+    judge's pooled embedding (None without a judge); ``predicted``: (N, 2) the judge's (valence,
+    arousal) (None when not asked for).
     """
 
     band: np.ndarray
     pooled: np.ndarray
+    change: np.ndarray
     embedding: np.ndarray | None = None
     predicted: np.ndarray | None = None
 
@@ -86,7 +97,8 @@ class SegmentFeatures:
     def take(self, indices: np.ndarray) -> SegmentFeatures:
         """The rows ``indices`` of every array."""
         pick = lambda values: None if values is None else values[indices]  # noqa: E731
-        return SegmentFeatures(self.band[indices], self.pooled[indices], pick(self.embedding), pick(self.predicted))
+        return SegmentFeatures(self.band[indices], self.pooled[indices], self.change[indices], pick(self.embedding),
+                               pick(self.predicted))
 
 
 Embedder = Callable[[np.ndarray], np.ndarray]  # (n, n_mels, frames) -> (n, H)
@@ -98,10 +110,11 @@ def describe(chunks: Iterable[np.ndarray], embed: Embedder | None = None,
 
     ``embed``/``predict``: the judge's embedding and label read-out, applied per chunk when given.
     """
-    band, pooled, embedded, predicted = [], [], [], []
+    band, pooled, change, embedded, predicted = [], [], [], [], []
     for chunk in chunks:
         band.append(band_statistics(chunk))
         pooled.append(pooled_vectors(chunk))
+        change.append(frame_change(chunk))
         if embed is not None:
             embedded.append(embed(chunk))
         if predict is not None:
@@ -109,7 +122,8 @@ def describe(chunks: Iterable[np.ndarray], embed: Embedder | None = None,
     if not band:
         raise ValueError("no segments to describe")
     join = lambda parts: np.concatenate(parts) if parts else None  # noqa: E731
-    return SegmentFeatures(np.concatenate(band), np.concatenate(pooled), join(embedded), join(predicted))
+    return SegmentFeatures(np.concatenate(band), np.concatenate(pooled), np.concatenate(change), join(embedded),
+                           join(predicted))
 
 
 # --------------------------------------------------------------------------- distances
@@ -333,6 +347,13 @@ def diversity_block(synthetic: SegmentFeatures, real: SegmentFeatures, seed: int
             "ratio": synthetic_spread / max(real_spread, 1e-12)}
 
 
+def texture_block(synthetic: SegmentFeatures, real: SegmentFeatures) -> dict:
+    """Mean frame-to-frame change of synthetic segments beside real ones at the same labels."""
+    synthetic_change, real_change = float(synthetic.change.mean()), float(real.change.mean())
+    return {"synthetic": synthetic_change, "real_train_half": real_change,
+            "ratio": synthetic_change / max(real_change, 1e-12)}
+
+
 @dataclass
 class QualityInputs:
     """Everything the report compares (features from :func:`describe`, labels (N, 2) on -1..1).
@@ -369,12 +390,13 @@ def quality_report(inputs: QualityInputs, ridge_alpha: float = 1.0, seed: int = 
     realism["compared"] = {"train_half_segments": len(first.half_a), "songs_per_train_half": x.split.songs_per_half,
                            "val_segments": len(first.val), "val_songs": x.split.val_songs,
                            "draws": len(x.split.draws)}
+    synthetic_half, real_half = x.synthetic_pool.take(x.split.in_pool(first.half_a)), x.train.take(first.half_a)
     report = {
         "n_synthetic": len(x.written),
         "label_fidelity": fidelity,
         "realism": realism,
-        "diversity": diversity_block(x.synthetic_pool.take(x.split.in_pool(first.half_a)),
-                                     x.train.take(first.half_a), seed),
+        "diversity": diversity_block(synthetic_half, real_half, seed),
+        "texture": texture_block(synthetic_half, real_half),
         "memorisation": memorisation_block(x.written, x.train, x.val),
     }
     report["targets"] = target_checks(report)
@@ -429,6 +451,10 @@ def quality_rows(report: dict) -> list[tuple[str, str, str, str]]:
     diversity = report["diversity"]
     rows.append(("diversity (mean pairwise distance)", _fmt(diversity["synthetic"]),
                  f"{_fmt(diversity['real_train_half'])} TRAIN half", _fmt(diversity["ratio"])))
+    if "texture" in report:  # reports written before 0.4 have none
+        texture = report["texture"]
+        rows.append(("texture (mean frame-to-frame change)", _fmt(texture["synthetic"]),
+                     f"{_fmt(texture['real_train_half'])} TRAIN half", _fmt(texture["ratio"])))
     memo = report["memorisation"]
     rows.append(("memorisation: share flagged as copies", _fmt(memo["flagged_share"]),
                  f"{_fmt(memo['val_flagged_share'])} VAL", "passes" if memo["passes"] else "FAILS"))
@@ -482,6 +508,9 @@ def quality_markdown(report: dict) -> str:
         f"(onsets, rhythm). Target: the larger ratio <= {TARGETS['frechet_ratio']} in each space.",
         "- **Diversity**: mean pairwise distance among generated segments beside the real ones they stand in for "
         "(same labels, same count); well below 1 means the generator draws too little variety (mode collapse).",
+        "- **Texture**: mean change from one frame to the next, generated beside real (the same two sets). Well "
+        "above 1: jitter or a grain of the generator's patches; well below 1: smeared onsets and notes. No target: "
+        "it says where to look in real_vs_synthetic.png.",
         "- **Memorisation**: a generated segment nearer to a TRAIN segment than half of what the closest 5 % of "
         "real VAL segments get is flagged as a near-copy; the check fails when more than "
         f"{MAX_COPY_SHARE:.0%} of the written set is flagged. It cannot tell realism: a generator far from the "
