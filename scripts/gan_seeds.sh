@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GAN quality per seed: the default generator (grid2d, modern recipe, D reading the frame-to-frame
-# change) beside release 0.3's default (the same without gan.d_deltas), release 0.2's (films from
-# the label alone, label loss 1.0, 12 epochs) and the first release's (time1d with that release's
+# change) beside release 0.3's default (the same without gan.d_deltas, R1 gamma 1), release 0.2's
+# (also films from the label alone, label loss 1.0, 12 epochs) and the first release's (time1d with that release's
 # demo settings), on one split, 3 seeds each, one summary table.
 #
 #   bash scripts/gan_seeds.sh RUN_DIR OUT_DIR [CONFIG]
@@ -17,8 +17,9 @@ astgan=${ASTGAN:-astgan} python=${PYTHON:-python3}
 first_release=(--set gan.architecture=time1d --set gan.recipe=classic --set gan.epochs=10 --set gan.batch_size=32
                --set gan.channels=32 --set gan.conditioning=projection --set gan.label_loss_weight=1.0
                --set gan.lr_d=8e-4 --set gan.sample_every=5 --set gan.d_deltas=false)
-release_0_3=(--set gan.d_deltas=false)
-release_0_2=(--set gan.latent_film=false --set gan.label_loss_weight=1.0 --set gan.epochs=12 --set gan.d_deltas=false)
+release_0_3=(--set gan.d_deltas=false --set gan.r1_weight=1.0)
+release_0_2=(--set gan.latent_film=false --set gan.label_loss_weight=1.0 --set gan.epochs=12 --set gan.d_deltas=false
+             --set gan.r1_weight=1.0)
 root=$("$python" -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])); print(c['data']['root'])" "$src/config.yaml")
 cache=$("$python" -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])); print(c['features']['cache_dir'])" "$src/config.yaml")
 mkdir -p "$out"

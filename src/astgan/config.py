@@ -100,13 +100,15 @@ GAN_RECIPES: dict[str, dict[str, Any]] = {
     # hinge loss, spectral norm on D, a projection discriminator that also reads the labels (the
     # auxiliary label loss, at half weight: at 1.0 generators exaggerated the valence cues and
     # their label fidelity varied 3-8x more from seed to seed), a lazy R1 penalty on real
-    # segments, a faster discriminator (TTUR), synthesis from an exponential moving average of G;
-    # no label smoothing, no extra G steps, no clipping, constant learning rates.
+    # segments (gamma 4: with the discriminator reading frame-to-frame changes, gamma 1 left the
+    # label fidelity of three seeds 0.23 apart in CCC, gamma 4 within 0.05), a faster
+    # discriminator (TTUR), synthesis from an exponential moving average of G; no label
+    # smoothing, no extra G steps, no clipping, constant learning rates.
     "modern": {
         "conditioning": "projection", "label_loss_weight": 0.5, "loss": "hinge",
         "lr_g": 4e-4, "lr_d": 8e-4, "betas": (0.0, 0.99),
         "real_label_range": (1.0, 1.0), "fake_label_range": (0.0, 0.0), "extra_g_step_threshold": 1.0,
-        "grad_clip": 0.0, "lr_gamma": 1.0, "spectral_norm": True, "r1_weight": 1.0, "ema_decay": 0.99,
+        "grad_clip": 0.0, "lr_gamma": 1.0, "spectral_norm": True, "r1_weight": 4.0, "ema_decay": 0.99,
     },
     # The DCGAN-era recipe: BCE with one-sided noisy labels (real 0.8..1.0, fake 0.0..0.2), D loss
     # averaged over real and fake, generator lr twice the discriminator's, a second G update when D's
