@@ -20,8 +20,9 @@ channel beside the segment (:func:`with_time_deltas`). Its patches line up with 
 without the change in view it hardly sees what happens from one frame to the next: generators
 trained against it drew almost twice the real frame-to-frame change (a jitter and an 8-frame
 grain) and carried arousal, which lives in time structure (onsets, articulation, tempo), at
-0.82-0.88 of what a probe reads off real music. With it the change fell to 0.8-0.9 of real and
-arousal fidelity rose to 0.85-1.0 (demo, 3 seeds each).
+0.82-0.88 of what a probe reads off real music. With it (and the modern recipe's R1 gamma of 4,
+which keeps the seeds together) the change is 0.76-0.88 of real and arousal fidelity 0.88-0.96
+(demo, 3 seeds each; README, "The GAN and its quality report").
 
 Why a coarse grid and not 2-D convolutions at full resolution: on a CPU a 3 x 3 convolution over a
 full 64 x 256 segment with a handful of channels costs more than the whole first-release 1-D pair
