@@ -20,17 +20,16 @@ from astgan.gan.quality import (
     QualityInputs,
     describe,
     flag_copies,
-    format_quality_table,
     frame_change,
     frechet_block,
     frechet_distance,
     mean_pairwise_distance,
     nearest_distances,
     pooled_vectors,
-    quality_markdown,
     quality_report,
     reference_split,
 )
+from astgan.gan.quality_text import format_quality_table, quality_markdown
 from astgan.gan.synthesis import sample_conditions, synthesize
 from astgan.regressor.train import load_synthetic
 

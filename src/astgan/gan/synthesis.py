@@ -30,10 +30,10 @@ from astgan.gan.quality import (
     QualityInputs,
     SegmentFeatures,
     describe,
-    quality_markdown,
     quality_report,
     reference_split,
 )
+from astgan.gan.quality_text import quality_markdown
 from astgan.runtime import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,104 @@
+"""The quality report in words: the table of each synthetic value beside its real reference, and
+quality.md, which says what the numbers mean. The numbers come from :mod:`astgan.gan.quality`."""
+
+from __future__ import annotations
+
+from astgan.data.labels import DIMENSIONS
+from astgan.gan.quality import MAX_COPY_SHARE, TARGETS
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _ratio_and_range(block: dict) -> str:
+    """A Frechet block's ratio with the range of its draws' own ratios, e.g. "1.342 (1.21-1.52)"."""
+    per_draw = block["ratio_per_draw"]
+    return f"{block['ratio']:.3f} ({min(per_draw):.2f}-{max(per_draw):.2f})"
+
+
+def quality_rows(report: dict) -> list[tuple[str, str, str, str]]:
+    """(check, synthetic, real reference, ratio or verdict) rows of the report."""
+    rows = []
+    for block in report["label_fidelity"].values():
+        name = "ridge probe" if block["probe"].startswith("ridge") else "judge probe"
+        for dimension in DIMENSIONS:
+            rows.append((f"label fidelity {dimension} CCC ({name})", _fmt(block["synthetic"][dimension]["ccc"]),
+                         f"{_fmt(block['real_val'][dimension]['ccc'])} VAL", _fmt(block["ratio"][dimension])))
+    for space, block in report["realism"].items():
+        if space == "compared":
+            continue
+        label = "band stats" if space == "band" else "judge embedding"
+        rows.append((f"Frechet {label}, vs other TRAIN half", _fmt(block["train_halves"]["synthetic"]),
+                     f"{_fmt(block['train_halves']['floor'])} TRAIN half", _ratio_and_range(block["train_halves"])))
+        rows.append((f"Frechet {label}, vs TRAIN songs", _fmt(block["val"]["synthetic"]),
+                     f"{_fmt(block['val']['floor'])} VAL", _ratio_and_range(block["val"])))
+    diversity = report["diversity"]
+    rows.append(("diversity (mean pairwise distance)", _fmt(diversity["synthetic"]),
+                 f"{_fmt(diversity['real_train_half'])} TRAIN half", _fmt(diversity["ratio"])))
+    if "texture" in report:  # reports written before 0.4 have none
+        texture = report["texture"]
+        rows.append(("texture (mean frame-to-frame change)", _fmt(texture["synthetic"]),
+                     f"{_fmt(texture['real_train_half'])} TRAIN half", _fmt(texture["ratio"])))
+    memo = report["memorisation"]
+    rows.append(("memorisation: share flagged as copies", _fmt(memo["flagged_share"]),
+                 f"{_fmt(memo['val_flagged_share'])} VAL", "passes" if memo["passes"] else "FAILS"))
+    return rows
+
+
+def format_quality_table(report: dict) -> str:
+    """The report as a small text table: each synthetic value beside its real reference."""
+    rows = [("check", "synthetic", "real reference", "ratio")] + quality_rows(report)
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def quality_markdown(report: dict) -> str:
+    """quality.md: the table, then what the numbers mean, in words."""
+    compared = report["realism"]["compared"]
+    targets = report["targets"]
+    missed = [name for name, check in targets.items() if not check["met"]]
+    table = ["| check | synthetic | real reference | ratio |", "|---|---:|---:|---:|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in quality_rows(report)]
+    verdict = ("Every target is met." if not missed else
+               f"Targets missed: {', '.join(missed)} (see `targets` in quality.json).")
+    return "\n".join([
+        "# Synthetic set quality",
+        "",
+        *table,
+        "",
+        verdict,
+        "",
+        "## How to read it",
+        "",
+        "- **Label fidelity**: a ridge probe fitted on real TRAIN segments predicts the labels of segments "
+        "generated at TRAIN's labels (one per TRAIN segment: TRAIN's own label distribution). Its CCC against "
+        "the requested labels sits beside the same probe on real VAL songs; a ratio near 1 means the generated "
+        "segments carry their label about as well as unseen real music does (target >= "
+        f"{TARGETS['fidelity_ratio']}). The judge probe is the same test with a small AST trained on real TRAIN "
+        "data.",
+        "- **Frechet ratio**: distance of generated segments to real TRAIN segments divided by the distance "
+        "between two real sets of different songs (the floor). Two floors: two halves of the TRAIN songs "
+        f"({compared['songs_per_train_half']} songs, {compared['train_half_segments']} segments each), and VAL "
+        f"against as many TRAIN songs ({compared['val_songs']} songs, {compared['val_segments']} segments each); the "
+        "generated set has as many segments, drawn at the labels of the real set it stands in for. Which songs "
+        "fall in which set moves a single floor a lot, so both distances are averaged over "
+        f"{compared['draws']} seeded draws of those songs; the ratio is that of the averages, and the range in "
+        "brackets is that of the draws' own ratios. A ratio of 1 "
+        "means the generated set is as far from TRAIN as other real songs are; below 1 is possible, because "
+        "generated segments are not clustered by song. Two feature spaces: per-band mean + std (the spectral "
+        "envelope and its movement), and the pooled embedding of the judge, which also sees time structure "
+        f"(onsets, rhythm). Target: the larger ratio <= {TARGETS['frechet_ratio']} in each space.",
+        "- **Diversity**: mean pairwise distance among generated segments beside the real ones they stand in for "
+        "(same labels, same count); well below 1 means the generator draws too little variety (mode collapse).",
+        "- **Texture**: mean change from one frame to the next, generated beside real (the same two sets). Well "
+        "above 1: jitter or a grain of the generator's patches; well below 1: smeared onsets and notes. No target: "
+        "it says where to look in real_vs_synthetic.png.",
+        "- **Memorisation**: a generated segment nearer to a TRAIN segment than half of what the closest 5 % of "
+        "real VAL segments get is flagged as a near-copy; the check fails when more than "
+        f"{MAX_COPY_SHARE:.0%} of the written set is flagged. It cannot tell realism: a generator far from the "
+        "data passes it, and the Frechet ratio is what catches that.",
+        "",
+    ])
