@@ -8,6 +8,8 @@ import torch
 from astgan.artifacts import save_checkpoint
 from astgan.config import GAN_RECIPES, Config
 from astgan.errors import ConfigError
+from astgan.gan.grid2d import GridDiscriminator, GridGenerator, PatchDecoder
+from astgan.gan.layers import FilmParameters, with_time_deltas
 from astgan.gan.losses import (
     COLLAPSE_EPOCHS,
     collapse_signs,
@@ -18,19 +20,8 @@ from astgan.gan.losses import (
     r1_penalty,
     smoothed_targets,
 )
-from astgan.gan.models import (
-    FilmParameters,
-    GridDiscriminator,
-    GridGenerator,
-    PatchDecoder,
-    TimeDiscriminator,
-    TimeGenerator,
-    build_discriminator,
-    build_generator,
-    load_generator,
-    network_depth,
-    with_time_deltas,
-)
+from astgan.gan.models import build_discriminator, build_generator, load_generator
+from astgan.gan.time1d import TimeDiscriminator, TimeGenerator, network_depth
 
 from helpers import tiny_config
 
