@@ -1,9 +1,9 @@
 """The frequency-aware GAN pair (``gan.architecture: grid2d``, the default).
 
-A log-mel segment has structure along
-both axes: notes are harmonic stacks of thin horizontal partials, onsets and drums are vertical
-edges, and a timbre shifted by a few bands is another timbre, so neither a pure image net nor a
-pure sequence net fits. The generator works in two stages:
+A log-mel segment has structure along both axes: notes are harmonic stacks of thin horizontal
+partials, onsets and drums are vertical edges, and a timbre shifted by a few bands is another
+timbre, so neither a pure image net nor a pure sequence net fits. The generator works in two
+stages:
 
 1. a 1-D trunk over time (all bands at once: rhythm, loudness, which notes sound) drafts a
    sequence of frame features at an eighth of the time resolution;
@@ -26,17 +26,17 @@ which keeps the seeds together) the change is 0.76-0.88 of real and arousal fide
 
 Why a coarse grid and not 2-D convolutions at full resolution: on a CPU a 3 x 3 convolution over a
 full 64 x 256 segment with a handful of channels costs more than the whole first-release 1-D pair
-(small channel counts leave convolution kernels memory-bound), and the demo's GAN must train in
-well under a minute on two cores. On the demo, 2 x 8 patches beat 4 x 4 ones (whose 4-band period
+(small channel counts leave convolution kernels memory-bound), and the demo's GAN must train
+within the demo's 5-minute budget on two cores. On the demo, 2 x 8 patches beat 4 x 4 ones (whose 4-band period
 showed in the per-band statistics) and 1 x 4 or 2 x 4 ones (as good, 1.7-2.5 x slower). The
 decoder is initialised as nearest-neighbour upsampling followed by a convolution (ICNR, Aitken et
 al. 2017), which avoids the checkerboard of stride-2 transposed convolutions; what training
 leaves is a faint 8-frame grain in flat regions.
 
-The condition (valence, arousal) enters the generator at every block, as a per-channel gain
-and bias of the normalisation (conditional batch norm), and the discriminator by projection
-or concatenation (``gan.conditioning``). With ``gan.latent_film`` (the default) the
-noise z sets those gains and biases too, beside the condition: what differs between two songs of
+The condition (valence, arousal) enters the generator at every block, as a per-channel gain and
+bias of the normalisation (conditional batch norm), and the discriminator by projection or
+concatenation (``gan.conditioning``). With ``gan.latent_film`` (the default) the noise z sets
+those gains and biases too, beside the condition: what differs between two songs of
 the same label (timbre, register, mix) then reaches every layer directly instead of only through
 the first projection. Without it, generators on the demo drew too little of that variety: the
 band statistics of their segments varied along the secondary principal directions of real music
