@@ -110,6 +110,7 @@ def with_time_deltas(x: torch.Tensor) -> torch.Tensor:
 
 
 def spectral_norm_if(enabled: bool):
+    """A layer wrapper: spectral norm on the layer when ``enabled`` (``gan.spectral_norm``), else the layer as is."""
     return nn.utils.parametrizations.spectral_norm if enabled else (lambda layer: layer)
 
 
