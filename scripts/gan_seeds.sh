@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GAN quality per seed: the default generator (grid2d, modern recipe, D reading the frame-to-frame
 # change) beside release 0.3's default (the same without gan.d_deltas, R1 gamma 1), release 0.2's
-# (also films from the label alone, label loss 1.0, 12 epochs) and the first release's (time1d with that release's
-# demo settings), on one split, 3 seeds each, one summary table.
+# (also films from the label alone, label loss 1.0, 12 epochs) and the first release's (time1d
+# with that release's demo settings), on one split, 3 seeds each, one summary table.
 #
 #   bash scripts/gan_seeds.sh RUN_DIR OUT_DIR [CONFIG]
 #   ARMS="default release-0.3" bash scripts/gan_seeds.sh RUN_DIR OUT_DIR    # some arms only
