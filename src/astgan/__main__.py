@@ -1,6 +1,6 @@
 """``python -m astgan`` runs the command-line interface."""
 
-from astgan.cli import main
+from astgan.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ import click
 from astgan.errors import AstganError
 
 log = logging.getLogger("astgan")
+
+INTERRUPTED = 130  # the exit status after Ctrl-C (128 + SIGINT), as shells report it
 
 
 class AstganGroup(click.Group):
@@ -30,7 +33,7 @@ class AstganGroup(click.Group):
             self._fail(ctx, debug, str(err))
         except KeyboardInterrupt:
             self._fail(ctx, debug, "interrupted; finished work and the last checkpoint are kept "
-                       "(train-gan and train-ast continue with --resume)", code=130)
+                       "(train-gan and train-ast continue with --resume)", code=INTERRUPTED)
         except OSError as err:
             if err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
                 self._fail(ctx, debug, f"cannot write {err.filename or ''}: {err.strerror}")
@@ -75,6 +78,26 @@ def main(debug: bool) -> None:
     """
     _setup_logging(debug)
     _no_progress_monitor_thread()
+
+
+def run() -> None:
+    """The process entry point (the ``astgan`` script and ``python -m astgan``): ``main``, then exit.
+
+    After Ctrl-C the exit status is always 130. Under ``python -m``, CPython 3.11 otherwise ends
+    the process with a SIGINT of its own, although the interrupt was caught, whenever the Ctrl-C
+    landed inside an ``exec`` of source text (a dataclass or namedtuple being built while a module
+    imports, say): its runner sets a flag there that stays set. Everything the command wrote is
+    closed by the time its exception reaches here, so leaving at once (after flushing the terminal
+    streams) loses nothing.
+    """
+    try:
+        main()
+    except SystemExit as done:
+        if done.code != INTERRUPTED:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
 
 
 def _no_progress_monitor_thread() -> None:
