@@ -31,7 +31,8 @@ from torch import nn
 
 from astgan.config import load_config
 from astgan.gan.models import count_parameters
-from astgan.gan.train import DiscriminatorUpdate, GanTrainer
+from astgan.gan.train import GanTrainer
+from astgan.gan.updates import DiscriminatorUpdate
 
 
 class DcganGenerator(nn.Module):

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from astgan.cli import main
@@ -65,8 +66,9 @@ def quick_study(demo_root_small, feature_cache_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_quick_study_writes_every_output(quick_study):
     study, output = quick_study
-    for name in ("study.csv", "predictions.csv", "study.json", "study.md", "study.png"):
+    for name in ("study.csv", "predictions.csv", "study.json", "study.md", "study.png", "study_regions.png"):
         assert (study / name).stat().st_size > 0, name
+    assert "## Where it helps" in (study / "study.md").read_text() and "study_regions.png" in output
     assert "verdict" in output and "gan - real" in output and "about" in output  # progress with an ETA
     summary = json.loads((study / "study.json").read_text())
     assert set(summary["budgets"]) == {"0.5", "1"}
@@ -76,6 +78,9 @@ def test_quick_study_writes_every_output(quick_study):
             mean = comparison["mean_ccc"]
             assert mean["low"] <= mean["difference"] <= mean["high"]
             assert mean["shown"] == (mean["low"] > 0 or mean["high"] < 0)
+    for entry in summary["regions"].values():  # every song in exactly one third of the label plane
+        assert entry["n_songs"]["all"] == 24 == sum(entry["n_songs"][g] for g in ("centre", "middle", "edge"))
+        assert set(entry["comparisons"]) == {"gan - real", "control - real", "gan - control"}
 
 
 @pytest.mark.slow
@@ -120,6 +125,35 @@ def test_resume_recomputes_only_the_missing_units(quick_study, tmp_path):
     assert after["pred"] == before["pred"]  # its checkpoints were kept: training is not redone differently
     old = pd.read_csv(study / "predictions.csv")
     pd.testing.assert_frame_equal(pd.read_csv(run / "study" / "predictions.csv"), old)
+
+
+@pytest.mark.slow
+def test_a_variant_reuses_what_its_change_cannot_touch_and_compares_every_arm(quick_study, tmp_path):
+    study, _ = quick_study
+    base = study.parent
+    generators = sorted(study.glob("fold*/budget*/gan/gan/generator.pt"))
+    before = {path: path.read_bytes() for path in generators}
+    variant = tmp_path / "variant"
+    args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={variant}",
+            "--set", "synth.sampler=uniform", "--base", str(base)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "synth.sampler 'balanced' -> 'uniform'" in result.output
+    assert "18 units reused whole, 6 trained GANs reused" in result.output  # real, control, ridge x 6 cells
+    assert "12 units run" in result.output and "against the base study" in result.output
+    assert {path: path.read_bytes() for path in generators} == before  # the base's files are untouched
+    for path in generators:  # the same GAN drew the variant's synthetic set
+        mine = variant / path.relative_to(base)
+        a, b = (torch.load(p, weights_only=True)["generator"] for p in (path, mine))
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    compared = json.loads((variant / "study" / "vs_base.json").read_text())
+    assert compared["differences"] == {"synth.sampler": ["balanced", "uniform"]}
+    assert all(arms == ["real", "control", "ridge"] for arms in compared["identical"].values())
+    for entry in compared["budgets"].values():
+        assert entry["real"]["mean_ccc"]["difference"] == 0 and entry["control"]["mean_ccc"]["difference"] == 0
+    assert any(entry["gan"]["mean_ccc"]["difference"] != 0 for entry in compared["budgets"].values())
+    for name in ("vs_base.md", "vs_base.png", "study.md"):
+        assert (variant / "study" / name).stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.evaluation.baselines import band_statistics
 from astgan.gan.quality import (
     MAX_COPY_SHARE,
-    REFERENCE_DRAWS,
     QualityInputs,
     describe,
     flag_copies,
@@ -27,9 +26,9 @@ from astgan.gan.quality import (
     nearest_distances,
     pooled_vectors,
     quality_report,
-    reference_split,
 )
 from astgan.gan.quality_text import format_quality_table, quality_markdown
+from astgan.gan.reference_sets import REFERENCE_DRAWS, reference_split
 from astgan.gan.synthesis import sample_conditions, synthesize
 from astgan.regressor.train import load_synthetic
 
@@ -137,8 +136,8 @@ def test_the_reference_sets_are_song_disjoint_and_of_equal_size_and_song_count()
 def test_a_large_train_set_is_compared_through_a_pool_and_positions_map_into_it(monkeypatch):
     """Above MAX_POOL segments the stand-in set is generated at a random pool of TRAIN segments;
     every draw takes its TRAIN sets from that pool, and in_pool finds their rows in the stand-in set."""
-    monkeypatch.setattr("astgan.gan.quality.MAX_POOL", 40)
-    monkeypatch.setattr("astgan.gan.quality.MAX_COMPARED", 12)
+    monkeypatch.setattr("astgan.gan.reference_sets.MAX_POOL", 40)
+    monkeypatch.setattr("astgan.gan.reference_sets.MAX_COMPARED", 12)
     train_songs = np.repeat(np.arange(30), 5)  # 150 segments
     val_songs = np.repeat(np.arange(100, 104), 5)
     split = reference_split(train_songs, val_songs, seed=0)

@@ -354,13 +354,21 @@ def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) 
 @click.option("--resume", is_flag=True, help="Continue a study: finished units are kept, interrupted ones resume.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Units trained at once, one process each [default: study.jobs].")
-def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: bool, jobs: int | None) -> None:
+@click.option("--base", "base", default=None, type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
+              help="A finished study this one is a variant of (an ablation): units the changed settings cannot "
+                   "touch are taken from it, and every arm is compared with its arm there (study/vs_base.md).")
+def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: bool, jobs: int | None,
+          base: Path | None) -> None:
     """Does the GAN help, and when? A cross-validated learning curve of real-only vs real + GAN vs
     real + C-Mixup training, with paired bootstrap intervals per real-data budget.
 
-    Writes <run.dir>/study/: study.csv, predictions.csv, study.json, study.md, study.png and one
-    run folder per fold, budget and arm. With the demo config the demo data is written first when
-    data.root holds none.
+    Writes <run.dir>/study/: study.csv, predictions.csv, study.json, study.md, study.png,
+    study_regions.png and one run folder per fold, budget and arm. With the demo config the demo
+    data is written first when data.root holds none.
+
+    An ablation of the GAN arm: run the study again into another run.dir with the setting changed
+    and --base pointing at the first, e.g. `astgan study --base runs/demo --set run.dir=runs/demo-empirical
+    --set synth.sampler=empirical`.
     """
     from astgan.pipeline import needs_demo_data, write_demo_data
     from astgan.study import QUICK_OVERRIDES, run_study
@@ -372,13 +380,20 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
         write_demo_data(cfg, quick)
     from astgan.evaluation.study_report import pooled_table, verdict_lines
 
-    result = run_study(cfg, resume=resume, echo=click.echo)
+    result = run_study(cfg, resume=resume, echo=click.echo, base=base)
     click.echo(f"\nsong-level CCC pooled over {cfg.study.folds} folds, {cfg.eval.confidence:.0%} intervals:")
     click.echo(pooled_table(result.summary["budgets"], result.table))
     click.echo("\nverdict (an effect is shown only when its interval excludes 0):")
     click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
     click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
-               f"report {result.paths['report']}, figure {result.paths['figure']}")
+               f"report {result.paths['report']}, figures {result.paths['figure']} and "
+               f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)")
+    if result.vs_base is not None:
+        from astgan.evaluation.study_compare import verdict_lines as base_lines
+
+        click.echo(f"\nagainst the base study {base} (this minus base, mean CCC, {cfg.eval.confidence:.0%} interval):")
+        click.echo("\n".join(base_lines(result.vs_base)))
+        click.echo(f"every arm and the thirds of the label plane: {result.paths['vs_base_report']}")
 
 
 # --- end of commands (add new commands above this line)

@@ -8,7 +8,7 @@ Other tools and scripts read run folders, so this layout is a contract::
       synthetic/  synthetic.npz  quality.json  quality.md  real_vs_synthetic.png  labels.png  mean_spectrum.png
       ast/        best.pt  last.pt  history.csv  curves.png
       eval/       report.json  report.md  predictions.csv  pred_vs_true.png  va_plane.png  compare.*
-      study/      study.csv  predictions.csv  study.json  study.md  study.png  cells/
+      study/      study.csv  predictions.csv  study.json  study.md  study.png  study_regions.png  cells/
 """
 
 from __future__ import annotations

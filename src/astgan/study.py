@@ -16,9 +16,13 @@ down to each real-data budget (``study.budgets``, nested subsets). Per fold and 
 Every unit of work writes its result into the cell's folder when it is done; ``--resume`` skips
 finished units and continues interrupted ones from their last checkpoint. Cells run in
 ``study.jobs`` processes of ``study.threads`` torch threads each, so their numbers do not depend on
-how many ran at once. The statistics and the report are :mod:`astgan.evaluation.study_report`::
+how many ran at once. With ``--base RUN_DIR`` the study is a variant of a finished one: what the
+changed settings cannot touch is taken from the base, and every arm is compared with the base's
+(:mod:`astgan.study_base`, :mod:`astgan.evaluation.study_compare`). The statistics and the report
+are :mod:`astgan.evaluation.study_report`::
 
-    <run.dir>/study/  study.csv  predictions.csv  study.json  study.md  study.png
+    <run.dir>/study/  study.csv  predictions.csv  study.json  study.md  study.png  study_regions.png
+                      vs_base.json  vs_base.md  vs_base.png   (with --base)
                       fold1/budget025/gan/      a run folder: the GAN, its synthetic set, the gan arm
                       fold1/budget025/real/     the real-only arm
                       fold1/budget025/control/  the C-Mixup arm
@@ -44,12 +48,14 @@ from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.errors import AstganError
 from astgan.evaluation.evaluate import baseline_predictions
 from astgan.evaluation.metrics import regression_report, song_means
+from astgan.evaluation.study_compare import write_vs_base
 from astgan.evaluation.study_report import write_study_outputs
 from astgan.gan.synthesis import synthesize
 from astgan.gan.train import train_gan
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device
+from astgan.study_base import config_differences, load_base, reuse_from_base
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +236,15 @@ class StudyResult:
     seconds: float
     units_run: int  # units computed in this call (the others were already done)
     paths: dict[str, Path] = field(default_factory=dict)
+    vs_base: dict | None = None  # vs_base.json, with a base study
 
 
-def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = print) -> StudyResult:
-    """Plan the study, run the units that are not done yet, and write the study's tables and report."""
+def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = print,
+              base: Path | None = None) -> StudyResult:
+    """Plan the study, run the units that are not done yet, and write the study's tables and report.
+
+    ``base``: the run folder of a finished study this one is a variant of (see :mod:`astgan.study_base`).
+    """
     if cfg.ast.synthetic_ratio <= 0:
         raise AstganError("the study adds extra items on top of each real batch: set ast.synthetic_ratio > 0 "
                           "(for example --set ast.synthetic_ratio=0.5)")
@@ -244,16 +255,41 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
     if done and not resume:
         raise AstganError(f"{study_dir} already holds {len(done)} finished unit(s) of a study: continue it with "
                           "--resume, or use a new run.dir")
+    base_cfg = load_base(base, cfg) if base is not None else None
     songs, _ = load_songs_with_features(cfg)  # every song's features, once, before any cell needs them
     write_cell_splits(cfg, songs, sorted({u.cell for u in units}, key=lambda c: (c.budget, c.fold)))
+    if base_cfg is not None:
+        differences = _announce_base(cfg, base_cfg, base, echo)
+        reused = reuse_from_base(cfg, base_cfg, units, set(done))
+        echo(f"from the base: {reused.units} units reused whole, {reused.gans} trained GANs reused (their "
+             "synthetic sets are drawn again)")
+        done = [u for u in units if result_path(study_dir, u).is_file()]
     todo = [u for u in units if u not in done]
     echo(f"study: {cfg.study.folds} folds x {len(cfg.study.budgets)} budgets x {len(ARMS)} arms (+ a GAN and the "
          f"ridge baseline per cell): {len(units)} units, {len(done)} already done; {cfg.study.jobs} at a time")
     _run_units(cfg, todo, len(done), len(units), echo)
     results = {u: read_json(result_path(study_dir, u)) for u in units}
     outputs = write_study_outputs(cfg, results)
+    vs_base = None
+    if base_cfg is not None:
+        vs_base, paths = write_vs_base(study_dir, base, differences, cfg.eval.bootstrap_samples, cfg.eval.confidence,
+                                       cfg.study.seed)
+        outputs.paths.update({f"vs_base_{name}": path for name, path in paths.items()})
     return StudyResult(outputs.summary, outputs.table, outputs.predictions, time.perf_counter() - started,
-                       len(todo), outputs.paths)
+                       len(todo), outputs.paths, vs_base)
+
+
+def _announce_base(cfg: Config, base_cfg: Config, base: Path, echo: Callable[[str], None]) -> dict:
+    """Say how this study differs from its base; returns the differing settings."""
+    differences = config_differences(base_cfg, cfg)
+    if not differences:
+        log.warning(f"this study has the same settings as its base {base}: every unit is reused, every difference 0")
+    elif len(differences) > 1:
+        log.warning(f"this study differs from its base in {len(differences)} settings; the comparison measures "
+                    "all of them together")
+    changed = ", ".join(f"{key} {a!r} -> {b!r}" for key, (a, b) in differences.items()) or "nothing"
+    echo(f"base study: {base} (changed: {changed})")
+    return differences
 
 
 def _run_units(cfg: Config, todo: list[Unit], n_done: int, n_total: int, echo: Callable[[str], None]) -> None:

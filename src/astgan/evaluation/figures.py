@@ -119,3 +119,64 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
     diff_ax.set_title("paired differences over the same songs: shown only where the bar misses 0", fontsize=9)
     diff_ax.legend(fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
+    """Where each arm helps: per budget (one panel each), the reduction of the mean absolute error per
+    song in the centre, middle and edge thirds of the label plane, with paired-bootstrap intervals.
+
+    ``regions``: :func:`astgan.evaluation.study_regions.region_effects`'s result.
+    """
+    from astgan.evaluation.study_regions import GROUPS
+
+    plt = pyplot()
+    budgets = sorted(regions, key=float)
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4.2 * len(budgets), 3.8), sharey=True, squeeze=False)
+    for ax, budget in zip(axes[0], budgets):
+        comparisons = regions[budget]["comparisons"]
+        width = 0.8 / max(len(comparisons), 1)
+        for i, (name, effects) in enumerate(comparisons.items()):
+            values = [effects[group] for group in GROUPS]
+            centre = np.arange(len(GROUPS)) + (i - (len(comparisons) - 1) / 2) * width
+            estimate = np.array([v["difference"] for v in values])
+            errors = np.array([estimate - [v["low"] for v in values], [v["high"] for v in values] - estimate])
+            ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(GROUPS)), [f"{g}\n({regions[budget]['n_songs'][g]})" for g in GROUPS])
+        ax.set_title(f"{float(budget):.0%} of TRAIN", fontsize=9)
+    axes[0][0].set_ylabel("lower mean |error| per song (1..9 scale)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"where on the valence-arousal plane each arm helps ({confidence:.0%} intervals; "
+                 "edge = the third of songs farthest from the mean label)", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_study_vs_base(summary: dict, path: Path, confidence: float, changed: str) -> Path:
+    """A study against its base: per budget, each arm's mean-CCC change with its paired interval.
+
+    ``summary``: :func:`astgan.evaluation.study_compare.compare_studies`'s ``budgets``;
+    ``changed``: the settings that differ, for the title.
+    """
+    from astgan.evaluation.study_report import ARM_NAMES
+
+    plt = pyplot()
+    budgets = sorted(summary, key=float)
+    arms = list(dict.fromkeys(arm for b in budgets for arm in summary[b]))  # an arm may be left out at a budget
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    width = 0.8 / max(len(arms), 1)
+    for i, arm in enumerate(arms):
+        at = [j for j, b in enumerate(budgets) if arm in summary[b]]
+        values = [summary[budgets[j]][arm]["mean_ccc"] for j in at]
+        centre = np.array(at) + (i - (len(arms) - 1) / 2) * width
+        estimate = np.array([v["difference"] for v in values])
+        errors = np.array([estimate - [v["low"] for v in values], [v["high"] for v in values] - estimate])
+        ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, color=STUDY_COLORS.get(arm),
+                    label=ARM_NAMES.get(arm, arm))
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(budgets)), [f"{float(b):.0%}" for b in budgets])
+    ax.set_xlabel("real-data budget")
+    ax.set_ylabel("mean CCC here minus the base's")
+    changed = changed if len(changed) <= 60 else changed[:57] + "..."
+    ax.set_title(f"against the base study (changed: {changed}); {confidence:.0%} paired intervals", fontsize=9)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)

@@ -9,7 +9,9 @@ Inputs are the units' results (song-level predictions of each fold's TEST songs)
 - ``study.json``: per budget, each arm's CCC over all songs pooled over folds with a bootstrap
   interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
   control (and real vs the ridge baseline), for valence, arousal and their mean;
-- ``study.md`` (the table and one verdict line per budget) and ``study.png``.
+- ``study.md`` (the table, one verdict line per budget, and where on the label plane each arm
+  helps: :mod:`astgan.evaluation.study_regions`), ``study.png`` and ``study_regions.png``;
+  ``study.json`` carries the regions too.
 
 An effect is called "shown" only when its interval excludes zero.
 """
@@ -28,6 +30,7 @@ from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
 from astgan.evaluation.metrics import regression_report
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.evaluation.study_regions import region_effects, regions_markdown
 
 ARM_ORDER = ("real", "gan", "control", "ridge")
 ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}
@@ -160,8 +163,8 @@ def verdict_lines(summary: dict, confidence: float) -> list[str]:
     return [verdict_line(budget, entry, confidence) for budget, entry in summary.items()]
 
 
-def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config) -> str:
-    """``study.md``: the design in a paragraph, the pooled table, the verdicts."""
+def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dict | None = None) -> str:
+    """``study.md``: the design in a paragraph, the pooled table, the verdicts, and (given) the regions."""
     study, confidence = cfg.study, cfg.eval.confidence
     lines = [
         "# Does the GAN help? A cross-validated learning curve",
@@ -184,6 +187,7 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config) -> str:
         "",
         *verdict_lines(summary, confidence),
         "",
+        *(regions_markdown(regions, confidence) if regions else []),
         "Per fold: study.csv; per song: predictions.csv; every cell is a run folder under this one.",
         "",
     ]
@@ -191,23 +195,26 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config) -> str:
 
 
 def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
-    """Write predictions.csv, study.csv, study.json, study.md and study.png into ``<run>/study``."""
-    from astgan.evaluation.figures import plot_study
+    """Write predictions.csv, study.csv, study.json, study.md, study.png and study_regions.png into
+    ``<run>/study``."""
+    from astgan.evaluation.figures import plot_study, plot_study_regions
 
     out = cfg.paths.study_dir
     predictions = study_predictions(results)
     table = study_table(predictions, results)
     summary = compare_arms(predictions, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
+    regions = region_effects(predictions, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
     document = {"design": {"folds": cfg.study.folds, "budgets": list(cfg.study.budgets), "val": cfg.study.val,
                            "seed": cfg.study.seed, "synthetic_ratio": cfg.ast.synthetic_ratio,
                            "ast_epochs": cfg.ast.epochs, "gan_epochs": cfg.gan.epochs, "synth_n": cfg.synth.n,
                            "confidence": cfg.eval.confidence, "bootstrap_samples": cfg.eval.bootstrap_samples},
-                "budgets": summary}
+                "budgets": summary, "regions": regions}
     paths = {
         "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False, float_format="%.4f")),
         "table": write_text(out / "study.csv", table.to_csv(index=False, float_format="%.6g")),
         "summary": write_json(out / "study.json", document),
-        "report": write_text(out / "study.md", study_markdown(summary, table, cfg)),
+        "report": write_text(out / "study.md", study_markdown(summary, table, cfg, regions)),
         "figure": plot_study(summary, out / "study.png", cfg.eval.confidence),
+        "regions_figure": plot_study_regions(regions, out / "study_regions.png", cfg.eval.confidence),
     }
     return StudyOutputs(document, table, predictions, paths)

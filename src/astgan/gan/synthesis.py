@@ -31,9 +31,9 @@ from astgan.gan.quality import (
     SegmentFeatures,
     describe,
     quality_report,
-    reference_split,
 )
 from astgan.gan.quality_text import quality_markdown
+from astgan.gan.reference_sets import reference_split
 from astgan.runtime import resolve_device, seed_everything
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,120 @@
+"""A study run against a base study: ``astgan study --base RUN_DIR`` (an ablation of the GAN arm).
+
+A variant repeats a finished study with a few settings changed (say ``synth.sampler``), and every
+arm is then compared with the same arm of the base, song by song
+(:mod:`astgan.evaluation.study_compare`). Work the change cannot touch is taken from the base
+instead of being done again:
+
+- a unit whose config is the same in both studies, once the settings that unit never reads are
+  set aside (below), is taken whole: its result file is copied, with ``reused_from`` naming the
+  base unit's folder (its model stays there);
+- a GAN whose training settings are the same (the studies differ only in ``synth``, ``ast`` or
+  ``eval`` settings) is taken from the base, and only its synthetic set and quality report are
+  made again; the files are hard links where the file system allows (every artifact is replaced,
+  never rewritten in place, so the base's copy cannot change).
+
+Settings a unit never reads: the arms real and control and the ridge baseline never read ``gan``
+or ``synth`` (nor ``eval``, but for the ridge's ``eval.ridge_alpha``); the ridge reads no ``ast``
+either. Where the work runs (:data:`RUNTIME_KEYS`) changes nothing it computes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astgan.artifacts import read_json, write_json
+from astgan.config import Config, load_config
+from astgan.errors import AstganError, MissingArtifactError
+
+log = logging.getLogger(__name__)
+
+RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", "features.cache_dir", "study.jobs"})
+REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence"})  # read by the report only
+AFTER_GAN_SECTIONS = ("synth", "ast", "eval")  # settings that do not change how a GAN is trained
+
+
+def flat_config(cfg: Config) -> dict[str, Any]:
+    """``{"section.key": value}`` of every setting."""
+    return {f"{section}.{key}": value for section, body in cfg.to_dict().items() for key, value in body.items()}
+
+
+def config_differences(base: Config, this: Config) -> dict[str, tuple[Any, Any]]:
+    """``{"section.key": (base value, this value)}`` for every setting that differs, runtime ones aside."""
+    a, b = flat_config(base), flat_config(this)
+    return {key: (a.get(key), b.get(key)) for key in sorted(set(a) | set(b))
+            if key not in RUNTIME_KEYS and a.get(key) != b.get(key)}
+
+
+def read_by(kind: str, key: str) -> bool:
+    """Whether a unit of ``kind`` (gan-model, real, control, gan, ridge) reads setting ``key``."""
+    section = key.split(".")[0]
+    if key in REPORT_KEYS:
+        return False
+    if kind in ("real", "control", "ridge") and section in ("gan", "synth"):
+        return False
+    if kind in ("real", "control") and section == "eval":
+        return False
+    return not (kind == "ridge" and section == "ast")
+
+
+def load_base(base_dir: Path, cfg: Config) -> Config:
+    """The base study's config, after checking that ``base_dir`` holds a finished study other than this one."""
+    base_dir = Path(base_dir)
+    if base_dir.resolve() == cfg.run_dir.resolve():
+        raise AstganError(f"--base {base_dir} is this study's own run folder; a variant needs its own run.dir "
+                          "(for example --set run.dir=runs/demo-variant)")
+    config = base_dir / "config.yaml"
+    if not config.is_file():
+        raise MissingArtifactError(f"--base {base_dir}: no config.yaml there, so it is not a run folder; "
+                                   "point --base at the run.dir of a study (astgan study -c ...)")
+    if not (base_dir / "study" / "predictions.csv").is_file():
+        raise MissingArtifactError(f"--base {base_dir}: its study is not finished (no study/predictions.csv); "
+                                   f"finish it first: astgan study -c {config} --resume")
+    # its run.dir is as written where it was run from, which may not be the working folder: go by base_dir
+    return load_config(config).with_overrides(f"run.dir={base_dir}")
+
+
+@dataclass
+class Reused:
+    """What a variant took from its base: whole units, and GANs whose synthetic sets are drawn anew."""
+
+    units: int = 0
+    gans: int = 0
+
+
+def reuse_from_base(cfg: Config, base: Config, units: list, done: set) -> Reused:
+    """Copy into this study every unit of ``units`` (not in ``done``) that the base has already computed
+    the same way; for a GAN trained the same way, copy its ``gan/`` folder so that only the synthetic
+    set is made again. Returns the counts."""
+    from astgan.study import result_path, unit_config, unit_dir
+
+    reused = Reused()
+    for unit in units:
+        base_result = result_path(base.paths.study_dir, unit)
+        if unit in done or not base_result.is_file():
+            continue
+        differences = config_differences(unit_config(base, unit), unit_config(cfg, unit))
+        relevant = [key for key in differences if read_by(unit.kind, key)]
+        if not relevant:
+            result = read_json(base_result)
+            result["reused_from"] = str(base_result.parent)
+            write_json(result_path(cfg.paths.study_dir, unit), result)
+            reused.units += 1
+        elif unit.kind == "gan-model" and all(key.split(".")[0] in AFTER_GAN_SECTIONS for key in relevant):
+            target = unit_dir(cfg.paths.study_dir, unit) / "gan"
+            if not target.exists():
+                shutil.copytree(base_result.parent / "gan", target, copy_function=_link_or_copy)
+            reused.gans += 1
+    return reused
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(source, target)
