@@ -90,18 +90,20 @@ def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = 
 
 
 def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (), resume: bool = False,
-              quick: bool = False):
+              quick: bool = False, base: str | Path | None = None):
     """The cross-validated learning curve of real vs GAN vs C-Mixup (``astgan study``); writes ``<run>/study/``.
 
-    Returns a StudyResult: ``.summary`` (study.json as a dict), ``.table`` (study.csv as a DataFrame),
-    ``.predictions`` (predictions.csv), ``.paths``. ``quick`` is the small version the tests run.
+    Returns a StudyResult: ``.summary`` (study.json as a dict, with ``["regions"]``: where on the label
+    plane each arm helps), ``.table`` (study.csv as a DataFrame), ``.predictions`` (predictions.csv),
+    ``.paths``, and with ``base`` (the run folder of a finished study this one is a variant of, as
+    ``astgan study --base``) ``.vs_base`` (vs_base.json). ``quick`` is the small version the tests run.
     """
     # named run_study, not study: ``astgan.study`` is the module that holds it
     from astgan.study import QUICK_OVERRIDES
     from astgan.study import run_study as _run
 
     config = _run_config(cfg, (tuple(QUICK_OVERRIDES) if quick else ()) + tuple(overrides))
-    return _run(config, resume=resume, echo=lambda line: None)
+    return _run(config, resume=resume, echo=lambda line: None, base=Path(base) if base is not None else None)
 
 
 def export(run: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
