@@ -157,6 +157,16 @@ def test_a_variant_reuses_what_its_change_cannot_touch_and_compares_every_arm(qu
 
 
 @pytest.mark.slow
+def test_a_variant_that_tests_other_songs_is_refused_before_any_work(quick_study, tmp_path):
+    base = quick_study[0].parent
+    args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={tmp_path / 'v'}",
+            "--set", "study.seed=7", "--base", str(base)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "tests other songs" in result.output and "study.seed" in result.output
+    assert not list((tmp_path / "v" / "study").rglob("*result.json"))  # nothing was trained
+
+
+@pytest.mark.slow
 def test_numbers_do_not_depend_on_how_many_units_run_at_once(demo_root_small, feature_cache_dir, tmp_path):
     outputs = []
     for jobs in (1, 2):

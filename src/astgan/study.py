@@ -55,7 +55,7 @@ from astgan.gan.train import train_gan
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device
-from astgan.study_base import config_differences, load_base, reuse_from_base
+from astgan.study_base import check_same_test_songs, config_differences, load_base, reuse_from_base
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,7 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
     write_cell_splits(cfg, songs, sorted({u.cell for u in units}, key=lambda c: (c.budget, c.fold)))
     if base_cfg is not None:
         differences = _announce_base(cfg, base_cfg, base, echo)
+        check_same_test_songs(cfg, base_cfg, units)
         reused = reuse_from_base(cfg, base_cfg, units, set(done))
         echo(f"from the base: {reused.units} units reused whole, {reused.gans} trained GANs reused (their "
              "synthetic sets are drawn again)")

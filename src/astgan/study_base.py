@@ -79,6 +79,24 @@ def load_base(base_dir: Path, cfg: Config) -> Config:
     return load_config(config).with_overrides(f"run.dir={base_dir}")
 
 
+def check_same_test_songs(cfg: Config, base: Config, units: list) -> None:
+    """Fail before any work when a cell both studies hold tests other songs (the comparison pairs songs)."""
+    import pandas as pd
+
+    from astgan.study import Unit, unit_dir
+
+    for cell in sorted({unit.cell for unit in units}, key=lambda c: (c.budget, c.fold)):
+        ours, theirs = (unit_dir(c.paths.study_dir, Unit(cell, "real")) / "songs.csv" for c in (cfg, base))
+        if not theirs.is_file():
+            continue  # a budget the base does not have: nothing to compare there
+        tests = [set(table.loc[table["split"] == "test", "song_id"]) for table in
+                 (pd.read_csv(path, dtype={"song_id": str}) for path in (ours, theirs))]
+        if tests[0] != tests[1]:
+            raise AstganError(f"{theirs}: the base study tests other songs in {cell.describe()} "
+                              f"({len(tests[1])} against {len(tests[0])}); a variant keeps its base's data.root, "
+                              "study.folds and study.seed, so that both test the same songs")
+
+
 @dataclass
 class Reused:
     """What a variant took from its base: whole units, and GANs whose synthetic sets are drawn anew."""
