@@ -15,7 +15,7 @@ from astgan.cli import main
 from astgan.data.labels import to_unit_scale
 from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.evaluation.metrics import regression_report
-from astgan.study import ARMS, Cell, Unit, plan, unit_config
+from astgan.study import ARMS, Cell, Unit, plan, unit_config, unit_dir
 
 from helpers import tiny_config
 
@@ -50,6 +50,23 @@ def test_arms_differ_only_in_the_added_items(prepared_tiny, tmp_path):
     assert differing["control"] == {"run.dir", "ast.synthetic_ratio", "ast.synthetic_source"}
     assert all(raw["ast"]["patience"] == 4 for raw in configs.values())  # no early stopping: equal steps
     assert len(plan(cfg)) == cfg.study.folds * len(cfg.study.budgets) * 5
+
+
+def test_each_seed_trains_its_own_gan_and_arms_and_the_ridge_runs_once(tmp_path):
+    from astgan.config import Config
+
+    cfg = Config().with_overrides(f"run.dir={tmp_path}", "study.folds=3", "study.budgets=[0.5, 1.0]",
+                                  "study.seeds=2", "run.seed=10")
+    units = plan(cfg)
+    assert len(units) == 3 * 2 * 5 + 3 * 2 * 4  # seed 1 has no ridge
+    assert {u.seed for u in units if u.kind == "ridge"} == {0}
+    for unit in units:
+        if unit.kind == "gan":
+            assert unit.after == Unit(unit.cell, "gan-model", unit.seed) and unit.after in units
+    again = Unit(Cell(0, 0.5), "real", 1)
+    assert unit_config(cfg, again).run.seed == 11 and unit_config(cfg, Unit(Cell(0, 0.5), "real")).run.seed == 10
+    assert unit_dir(cfg.paths.study_dir, again).name == "real-seed1"
+    assert unit_dir(cfg.paths.study_dir, Unit(Cell(0, 0.5), "gan")).name == "gan"  # seed 0: as before seeds
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +171,36 @@ def test_a_variant_reuses_what_its_change_cannot_touch_and_compares_every_arm(qu
     assert any(entry["gan"]["mean_ccc"]["difference"] != 0 for entry in compared["budgets"].values())
     for name in ("vs_base.md", "vs_base.png", "study.md"):
         assert (variant / "study" / name).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_resume_with_more_seeds_adds_them_and_averages_each_arm_over_its_seeds(quick_study, tmp_path):
+    study, _ = quick_study
+    run = tmp_path / "run"
+    shutil.copytree(study.parent, run)
+    args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume",
+            "--set", "study.seeds=2", "--set", "study.budgets=[1.0]"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "15 already done" in result.output and "12 units run" in result.output and "(seed 1)" in result.output
+    assert (run / "study" / "fold1" / "budget100" / "gan-seed1" / "gan" / "generator.pt").is_file()
+    predictions = pd.read_csv(run / "study" / "predictions.csv", dtype={"song_id": str})
+    seeds = predictions.groupby("arm")["seed"].unique().map(sorted).to_dict()
+    assert seeds == {"real": [0, 1], "gan": [0, 1], "control": [0, 1], "ridge": [0]}
+    assert (predictions.groupby(["arm", "seed"]).size() == 24).all()
+    old = pd.read_csv(study / "predictions.csv", dtype={"song_id": str})  # seed 0 is the study it extended
+    kept = predictions[predictions["seed"] == 0].drop(columns="seed").reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, old[old["budget"] == 1.0].drop(columns="seed").reset_index(drop=True))
+    summary = json.loads((run / "study" / "study.json").read_text())["budgets"]["1"]
+    assert summary["arms"]["real"]["seeds"] == 2 and summary["arms"]["ridge"]["seeds"] == 1
+    real = predictions[predictions["arm"] == "real"]
+    per_seed = []
+    for _, part in real.groupby("seed"):
+        true, pred = (to_unit_scale(part.sort_values("song_id")[c].to_numpy())
+                      for c in (["valence_true", "arousal_true"], ["valence_pred", "arousal_pred"]))
+        per_seed.append(regression_report(pred, true)["mean_ccc"])
+    assert summary["arms"]["real"]["mean_ccc"]["ccc"] == pytest.approx(np.mean(per_seed), abs=1e-9)
+    assert "2 training seeds per cell" in (run / "study" / "study.md").read_text()
 
 
 @pytest.mark.slow

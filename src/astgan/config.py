@@ -298,11 +298,14 @@ class StudyConfig:
     budgets: tuple[float, ...] = (0.25, 0.5, 1.0)  # shares of each fold's TRAIN songs (nested subsets)
     val: float = 0.15  # share of each fold's training songs held out for VAL (model selection)
     seed: int = 0  # folds, VAL and budget subsets
+    # training seeds per cell: seed k trains its own GAN and its own three arms with run.seed + k, and
+    # every CCC is averaged over the seeds (a study can be extended with --resume and a larger value)
+    seeds: int = 1
     jobs: int = 2  # cells trained at once, each in a process of its own
     threads: int = 1  # torch CPU threads per cell (replaces run.threads inside the study)
 
     def check(self) -> None:
-        _require_positive("study", self, "jobs", "threads")
+        _require_positive("study", self, "seeds", "jobs", "threads")
         if self.folds < 2:
             fail("study.folds", f"must be >= 2, got {self.folds}")
         if not 0.0 < self.val < 1.0:

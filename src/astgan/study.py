@@ -31,6 +31,7 @@ are :mod:`astgan.evaluation.study_report`::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -90,22 +91,27 @@ class Cell:
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of work of a cell: ``gan-model`` (train the GAN, synthesize), an arm, or ``ridge``."""
+    """One piece of work of a cell: ``gan-model`` (train the GAN, synthesize), an arm, or ``ridge``;
+    ``seed``: which of the cell's training seeds (``study.seeds``) it belongs to."""
 
     cell: Cell
     kind: str
+    seed: int = 0
 
     @property
     def after(self) -> Unit | None:
-        """The unit that must finish first (the gan arm trains on the cell's synthetic set)."""
-        return Unit(self.cell, "gan-model") if self.kind == "gan" else None
+        """The unit that must finish first (the gan arm trains on its seed's synthetic set)."""
+        return Unit(self.cell, "gan-model", self.seed) if self.kind == "gan" else None
+
+    def describe(self) -> str:
+        return f"{self.cell.describe()}, {self.kind}" + (f" (seed {self.seed})" if self.seed else "")
 
 
 def unit_dir(study_dir: Path, unit: Unit) -> Path:
     """Where a unit works: the gan arm shares the GAN's run folder (like an ordinary run), the ridge
-    baseline the real arm's."""
+    baseline the real arm's. Seeds after the first get folders of their own (``gan-seed1``)."""
     folder = {"gan-model": "gan", "gan": "gan", "real": "real", "control": "control", BASELINE: "real"}[unit.kind]
-    return study_dir / unit.cell.name / folder
+    return study_dir / unit.cell.name / (f"{folder}-seed{unit.seed}" if unit.seed else folder)
 
 
 def result_name(kind: str) -> str:
@@ -121,6 +127,7 @@ def unit_config(cfg: Config, unit: Unit) -> Config:
     """The config a unit runs with: its folder, the study's threads, equal steps, its arm's extras."""
     overrides = [
         f"run.dir={unit_dir(cfg.paths.study_dir, unit)}",
+        f"run.seed={cfg.run.seed + unit.seed}",
         f"run.threads={cfg.study.threads}",
         f"ast.patience={cfg.ast.epochs}",  # no early stopping: every arm takes the same steps
     ]
@@ -134,12 +141,16 @@ def unit_config(cfg: Config, unit: Unit) -> Config:
 
 
 def plan(cfg: Config) -> list[Unit]:
-    """Every unit of the study, cheapest budget first (early results come sooner)."""
+    """Every unit of the study, cheapest budget first (early results come sooner), then by seed.
+
+    The ridge baseline has no training seed: one per cell."""
     units = []
-    for budget in sorted(cfg.study.budgets):
-        for fold in range(cfg.study.folds):
-            cell = Cell(fold, budget)
-            units += [Unit(cell, kind) for kind in ("gan-model", "real", "control", BASELINE, "gan")]
+    for seed in range(cfg.study.seeds):
+        for budget in sorted(cfg.study.budgets):
+            for fold in range(cfg.study.folds):
+                cell = Cell(fold, budget)
+                kinds = ("gan-model", "real", "control", BASELINE, "gan") if seed == 0 else ("gan-model", *ARMS)
+                units += [Unit(cell, kind, seed) for kind in kinds]
     return units
 
 
@@ -151,8 +162,8 @@ def write_cell_splits(cfg: Config, songs: pd.DataFrame, cells: list[Cell]) -> No
         table = budget_split(fold_split(songs, folds, cell.fold, study.val, study.seed), cell.budget,
                              study.seed + 1000 * (cell.fold + 1))
         text = table[SONG_COLUMNS + ["split"]].to_csv(index=False, float_format="%.6g")
-        for kind in ("gan", "real", "control"):
-            path = unit_dir(cfg.paths.study_dir, Unit(cell, kind)) / "songs.csv"
+        for kind, seed in itertools.product(ARMS, range(cfg.study.seeds)):
+            path = unit_dir(cfg.paths.study_dir, Unit(cell, kind, seed)) / "songs.csv"
             if path.exists() and path.read_text() != text:
                 raise AstganError(f"{path} holds another split than this study makes (other songs, study.folds, "
                                   "study.val, study.budgets or study.seed); use a new run.dir")
@@ -266,8 +277,10 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
              "synthetic sets are drawn again)")
         done = [u for u in units if result_path(study_dir, u).is_file()]
     todo = [u for u in units if u not in done]
-    echo(f"study: {cfg.study.folds} folds x {len(cfg.study.budgets)} budgets x {len(ARMS)} arms (+ a GAN and the "
-         f"ridge baseline per cell): {len(units)} units, {len(done)} already done; {cfg.study.jobs} at a time")
+    seeds = f" x {cfg.study.seeds} seeds" if cfg.study.seeds > 1 else ""
+    echo(f"study: {cfg.study.folds} folds x {len(cfg.study.budgets)} budgets x {len(ARMS)} arms{seeds} (+ a GAN per "
+         f"cell and seed, the ridge baseline per cell): {len(units)} units, {len(done)} already done; "
+         f"{cfg.study.jobs} at a time")
     _run_units(cfg, todo, len(done), len(units), echo)
     results = {u: read_json(result_path(study_dir, u)) for u in units}
     outputs = write_study_outputs(cfg, results)
@@ -357,7 +370,7 @@ class Progress:
         self.remaining.remove(unit)
         self.costs.setdefault(unit.kind, []).append(result["seconds"] / unit.cell.budget)
         elapsed = time.perf_counter() - self.started
-        self.echo(f"[{self.n_done:>3}/{self.n_total}] {unit.cell.describe()}, {unit.kind}: {_outcome(result)} "
+        self.echo(f"[{self.n_done:>3}/{self.n_total}] {unit.describe()}: {_outcome(result)} "
                   f"({result['seconds']:.0f}s); elapsed {_clock(elapsed)}, about {_clock(self.eta())} left")
 
     def eta(self) -> float:

@@ -15,7 +15,8 @@ instead of being done again:
 
 Settings a unit never reads: the arms real and control and the ridge baseline never read ``gan``
 or ``synth`` (nor ``eval``, but for the ridge's ``eval.ridge_alpha``); the ridge reads no ``ast``
-either. Where the work runs (:data:`RUNTIME_KEYS`) changes nothing it computes.
+either; no unit reads how many seeds or budgets the study has (:data:`REPORT_KEYS`). Where the
+work runs (:data:`RUNTIME_KEYS`) changes nothing it computes.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from astgan.errors import AstganError, MissingArtifactError
 log = logging.getLogger(__name__)
 
 RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", "features.cache_dir", "study.jobs"})
-REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence"})  # read by the report only
+# settings that shape the plan or the report but not what any one unit computes
+REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence", "study.seeds", "study.budgets"})
 AFTER_GAN_SECTIONS = ("synth", "ast", "eval")  # settings that do not change how a GAN is trained
 
 

@@ -47,7 +47,8 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> list[float]:
 def ccc_intervals(pred: np.ndarray, true: np.ndarray, n_boot: int, confidence: float, seed: int) -> dict:
     """Percentile bootstrap intervals of one predictor's song-level CCC.
 
-    ``pred``, ``true``: (n_songs, 2) on any common scale. Returns
+    ``pred``: (n_songs, 2), or (n_seeds, n_songs, 2) (CCC averaged over seeds on every resample);
+    ``true``: (n_songs, 2), on the same scale. Returns
     ``{"valence": [low, high], "arousal": [...], "mean_ccc": [...]}``.
     """
     samples = resampled_ccc(pred, true, bootstrap_indices(len(true), n_boot, seed))

@@ -3,7 +3,8 @@
 Both studies must have tested the same songs in the same folds with the same labels, so that a
 difference measures the changed settings and not the split; otherwise the comparison is refused.
 Per budget both hold and per arm both hold: a paired bootstrap over the songs of CCC(this) -
-CCC(base) for valence, arousal and their mean, and the same by third of the label plane as the
+CCC(base) for valence, arousal and their mean (each side the mean over its training seeds, which
+may differ in number), and the same by third of the label plane as the
 drop in mean absolute error per song (:mod:`astgan.evaluation.study_regions`). Written into this
 study's folder as ``vs_base.json``, ``vs_base.md`` and ``vs_base.png``.
 """
@@ -22,15 +23,15 @@ from astgan.errors import DataError
 from astgan.evaluation.bootstrap import paired_difference
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
 from astgan.evaluation.study_regions import region_effects, regions_table, spread_table
-from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, unit_arrays
+from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, seed_arrays, with_seed_column
 
 BASE_SUFFIX = " (base)"
 LABEL_TOLERANCE = 1e-3  # predictions.csv holds labels with 4 decimals on the 1..9 scale
 
 
 def read_study_predictions(study_dir: Path) -> pd.DataFrame:
-    """A study's ``predictions.csv`` (song ids as text)."""
-    return pd.read_csv(Path(study_dir) / "predictions.csv", dtype={"song_id": str})
+    """A study's ``predictions.csv`` (song ids as text; seed 0 throughout for a study written before seeds)."""
+    return with_seed_column(pd.read_csv(Path(study_dir) / "predictions.csv", dtype={"song_id": str}))
 
 
 def check_same_songs(this: pd.DataFrame, base: pd.DataFrame, budget: float, base_dir: Path) -> None:
@@ -53,6 +54,7 @@ def compare_studies(this: pd.DataFrame, base: pd.DataFrame, base_dir: Path, n_bo
     """This study (a) minus its base (b), per budget and arm both hold: ``{"budgets": {budget: {arm: {dim:
     {"a", "b", "difference", "low", "high", "p_a_better", "shown"}}}}, "regions": ..., "identical":
     {budget: [arms whose predictions are the same in both, units taken whole from the base]}}``."""
+    this, base = with_seed_column(this), with_seed_column(base)
     budgets = sorted(set(this["budget"]) & set(base["budget"]))
     if not budgets:
         raise DataError(f"{base_dir}: the base study has none of this study's budgets; nothing to compare")
@@ -64,11 +66,9 @@ def compare_studies(this: pd.DataFrame, base: pd.DataFrame, base_dir: Path, n_bo
         entry = {}
         identical[f"{budget:g}"] = []
         for arm in arms:
-            a = this[(this["budget"] == budget) & (this["arm"] == arm)].set_index("song_id").sort_index()
-            b = base[(base["budget"] == budget) & (base["arm"] == arm)].set_index("song_id").loc[a.index]
-            true, pred_a = unit_arrays(a.reset_index())
-            _, pred_b = unit_arrays(b.reset_index())
-            if np.array_equal(pred_a, pred_b):  # a unit taken whole from the base
+            _, true, pred_a = seed_arrays(this[(this["budget"] == budget) & (this["arm"] == arm)])
+            _, _, pred_b = seed_arrays(base[(base["budget"] == budget) & (base["arm"] == arm)])
+            if pred_a.shape == pred_b.shape and np.array_equal(pred_a, pred_b):  # units taken whole from the base
                 identical[f"{budget:g}"].append(arm)
             difference, _ = paired_difference(pred_a, pred_b, true, n_boot, confidence, seed)
             for values in difference.values():

@@ -73,24 +73,31 @@ def region_effects(predictions: pd.DataFrame, n_boot: int, confidence: float, se
                    compared: tuple[tuple[str, str], ...] = COMPARED) -> dict:
     """Per budget: the groups' sizes and distance cuts, and each comparison's error reduction per group.
 
-    ``predictions``: ``predictions.csv`` (every song once per budget and arm); ``compared``: the
+    ``predictions``: ``predictions.csv`` (every song once per budget, arm and seed; a song's error is
+    averaged over the seeds, and so is an arm's spread); ``compared``: the
     (A, B) arm pairs, reported as "A - B". Returns ``{budget:
     {"cuts", "n_songs": {group: n}, "mean_error": {arm: {group: value}}, "spread": {arm: value},
     "comparisons": {"gan - real": {group or "edge - centre": {"difference", "low", "high",
     "shown"}}}}}``, budgets as strings ("0.25"). Groups: all songs, and the terciles of
     :func:`label_distance`.
     """
+    if "seed" not in predictions:  # a table of one seed
+        predictions = predictions.assign(seed=0)
     summary = {}
     for budget, frame in predictions.groupby("budget"):
-        arms = {arm: part.set_index("song_id").sort_index() for arm, part in frame.groupby("arm")}
-        songs = next(iter(arms.values())).index
-        errors = {arm: song_errors(part.loc[songs]) for arm, part in arms.items()}
-        group, cuts = terciles(label_distance(next(iter(arms.values())).loc[songs, TRUE_COLUMNS].to_numpy()))
+        arms = dict(list(frame.groupby("arm")))
+        labels = frame.drop_duplicates("song_id").set_index("song_id").sort_index()[TRUE_COLUMNS]
+        songs = labels.index
+        # per song, the error averaged over the arm's training seeds (one row per seed and song)
+        errors = {arm: part.assign(error=song_errors(part)).groupby("song_id")["error"].mean().loc[songs].to_numpy()
+                  for arm, part in arms.items()}
+        group, cuts = terciles(label_distance(labels.to_numpy()))
         members = {"all": np.ones(len(songs), bool), **{name: group == i for i, name in enumerate(REGIONS)}}
         entry = {"cuts": cuts, "n_songs": {name: int(mask.sum()) for name, mask in members.items()},
                  "mean_error": {arm: {name: float(values[mask].mean()) for name, mask in members.items()}
                                 for arm, values in errors.items()},
-                 "spread": {arm: prediction_spread(part) for arm, part in arms.items()},
+                 "spread": {arm: float(np.mean([prediction_spread(one) for _, one in part.groupby("seed")]))
+                            for arm, part in arms.items()},
                  "comparisons": {}}
         for a, b in compared:
             if a not in errors or b not in errors:

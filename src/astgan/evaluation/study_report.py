@@ -2,13 +2,15 @@
 
 Inputs are the units' results (song-level predictions of each fold's TEST songs). Outputs:
 
-- ``predictions.csv``: fold, budget, arm, song_id, true and predicted valence and arousal (1..9);
-  every song once per budget and arm (each song is a TEST song in exactly one fold);
-- ``study.csv``: one row per fold x budget x arm, song-level CCC, r, R², RMSE computed from
+- ``predictions.csv``: fold, budget, arm, seed, song_id, true and predicted valence and arousal
+  (1..9); every song once per budget, arm and training seed (each song is a TEST song in exactly
+  one fold; the ridge baseline has seed 0 only);
+- ``study.csv``: one row per fold x budget x arm x seed, song-level CCC, r, R², RMSE computed from
   ``predictions.csv`` itself (so the two always agree), the best epoch, steps and seconds;
 - ``study.json``: per budget, each arm's CCC over all songs pooled over folds with a bootstrap
   interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
-  control (and real vs the ridge baseline), for valence, arousal and their mean;
+  control (and real vs the ridge baseline), for valence, arousal and their mean; with several
+  seeds every CCC is the mean of the seeds' CCCs, on every resample;
 - ``study.md`` (the table, one verdict line per budget, and where on the label plane each arm
   helps: :mod:`astgan.evaluation.study_regions`), ``study.png`` and ``study_regions.png``;
   ``study.json`` carries the regions too.
@@ -27,7 +29,7 @@ import pandas as pd
 from astgan.artifacts import write_json, write_text
 from astgan.config import Config
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
-from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.bootstrap import ccc_intervals, paired_difference, resampled_ccc
 from astgan.evaluation.metrics import regression_report
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
 from astgan.evaluation.study_regions import region_effects, regions_markdown
@@ -35,8 +37,8 @@ from astgan.evaluation.study_regions import region_effects, regions_markdown
 ARM_ORDER = ("real", "gan", "control", "ridge")
 ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}
 COMPARISONS = (("gan", "real"), ("control", "real"), ("gan", "control"), ("real", "ridge"))
-PREDICTION_COLUMNS = ["fold", "budget", "arm", "song_id",
-                      "valence_true", "arousal_true", "valence_pred", "arousal_pred"]
+VALUE_COLUMNS = ["valence_true", "arousal_true", "valence_pred", "arousal_pred"]
+PREDICTION_COLUMNS = ["fold", "budget", "arm", "seed", "song_id", *VALUE_COLUMNS]
 METRIC_KEYS = ("ccc", "pearson", "r2", "rmse")
 
 
@@ -60,13 +62,28 @@ def study_predictions(results: dict) -> pd.DataFrame:
             continue
         true, pred = to_deam_scale(np.asarray(result["true"])), to_deam_scale(np.asarray(result["pred"]))
         for song_id, t, p in zip(result["song_ids"], true, pred):
-            rows.append([unit.cell.fold + 1, unit.cell.budget, unit.kind, str(song_id), *t, *p])
+            rows.append([unit.cell.fold + 1, unit.cell.budget, unit.kind, unit.seed, str(song_id), *t, *p])
     table = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
-    for column in PREDICTION_COLUMNS[4:]:
+    for column in VALUE_COLUMNS:
         table[column] = table[column].round(4)
     table["arm"] = pd.Categorical(table["arm"], ARM_ORDER, ordered=True)  # sorts real, gan, control, ridge
-    table = table.sort_values(["budget", "fold", "arm", "song_id"]).reset_index(drop=True)
+    table = table.sort_values(["budget", "fold", "arm", "seed", "song_id"]).reset_index(drop=True)
     return table.assign(arm=table["arm"].astype(str))
+
+
+def with_seed_column(predictions: pd.DataFrame) -> pd.DataFrame:
+    """A ``predictions.csv`` of any release: one written before studies had seeds is seed 0 throughout."""
+    return predictions if "seed" in predictions else predictions.assign(seed=0)
+
+
+def seed_arrays(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """(song ids, true (N, 2), pred (n_seeds, N, 2)), on -1..1, of one budget and arm of ``predictions.csv``;
+    songs sorted by id, the same songs for every seed."""
+    seeds = [part.set_index("song_id").sort_index() for _, part in frame.groupby("seed")]
+    songs = seeds[0].index
+    true = to_unit_scale(seeds[0][["valence_true", "arousal_true"]].to_numpy())
+    pred = np.stack([to_unit_scale(part.loc[songs, ["valence_pred", "arousal_pred"]].to_numpy()) for part in seeds])
+    return songs, true, pred
 
 
 def unit_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -77,13 +94,13 @@ def unit_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def study_table(predictions: pd.DataFrame, results: dict) -> pd.DataFrame:
     """``study.csv``: metrics of every fold x budget x arm, from ``predictions``, plus training facts."""
-    facts = {(u.cell.fold + 1, u.cell.budget, u.kind): r for u, r in results.items() if u.kind in ARM_ORDER}
+    facts = {(u.cell.fold + 1, u.cell.budget, u.kind, u.seed): r for u, r in results.items() if u.kind in ARM_ORDER}
     rows = []
-    for (fold, budget, arm), frame in predictions.groupby(["fold", "budget", "arm"], sort=False):  # file order
+    for (fold, budget, arm, seed), frame in predictions.groupby(["fold", "budget", "arm", "seed"], sort=False):
         true, pred = unit_arrays(frame)
         report = regression_report(pred, true)
-        fact = facts[(fold, budget, arm)]
-        row = {"fold": fold, "budget": budget, "arm": arm, "n_train_songs": fact["n_train_songs"],
+        fact = facts[(fold, budget, arm, seed)]
+        row = {"fold": fold, "budget": budget, "arm": arm, "seed": seed, "n_train_songs": fact["n_train_songs"],
                "n_test_songs": len(frame)}
         for dim in DIMENSIONS:
             row.update({f"{dim}_{key}": report[dim][key] for key in METRIC_KEYS})
@@ -104,20 +121,21 @@ def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed
     boot = dict(n_boot=n_boot, confidence=confidence, seed=seed)
     summary = {}
     for budget, frame in predictions.groupby("budget"):
-        arms = {arm: part.set_index("song_id").sort_index() for arm, part in frame.groupby("arm")}
-        reference = next(iter(arms.values())).index
-        arrays = {arm: unit_arrays(part.loc[reference].reset_index()) for arm, part in arms.items()}
-        true = next(iter(arrays.values()))[0]
-        entry = {"n_songs": len(reference), "arms": {}, "comparisons": {}}
-        for arm, (_, pred) in arrays.items():
-            point = regression_report(pred, true)
+        arrays = {arm: seed_arrays(part) for arm, part in frame.groupby("arm")}
+        songs, true, _ = next(iter(arrays.values()))
+        if any(not ids.equals(songs) for ids, _, _ in arrays.values()):
+            raise ValueError(f"the arms at budget {budget:g} hold different songs")
+        arrays = {arm: pred for arm, (_, _, pred) in arrays.items()}  # (n_seeds, N, 2) each
+        entry = {"n_songs": len(songs), "arms": {}, "comparisons": {}}
+        for arm, pred in arrays.items():
+            point = resampled_ccc(pred, true, np.arange(len(true))[None, :])  # the mean of the seeds' CCCs
             interval = ccc_intervals(pred, true, **boot)
-            entry["arms"][arm] = {name: {"ccc": point[name]["ccc"] if name in DIMENSIONS else point["mean_ccc"],
-                                         "low": interval[name][0], "high": interval[name][1]}
-                                  for name in (*DIMENSIONS, "mean_ccc")}
+            entry["arms"][arm] = {name: {"ccc": float(point[name][0]), "low": interval[name][0],
+                                         "high": interval[name][1]} for name in (*DIMENSIONS, "mean_ccc")}
+            entry["arms"][arm]["seeds"] = len(pred)
         for a, b in COMPARISONS:
             if a in arrays and b in arrays:
-                difference, _ = paired_difference(arrays[a][1], arrays[b][1], true, **boot)
+                difference, _ = paired_difference(arrays[a], arrays[b], true, **boot)
                 for values in difference.values():
                     values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
                 entry["comparisons"][f"{a} - {b}"] = difference
@@ -163,6 +181,13 @@ def verdict_lines(summary: dict, confidence: float) -> list[str]:
     return [verdict_line(budget, entry, confidence) for budget, entry in summary.items()]
 
 
+def seeds_sentence(study) -> str:
+    if study.seeds == 1:
+        return " One training seed per cell (study.seeds=1): the intervals cover which songs were tested, not seeds."
+    return (f" {study.seeds} training seeds per cell: seed k trains its own GAN and its own three arms with "
+            "run.seed + k, and every CCC is the mean of the seeds' CCCs, on every bootstrap resample.")
+
+
 def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dict | None = None) -> str:
     """``study.md``: the design in a paragraph, the pooled table, the verdicts, and (given) the regions."""
     study, confidence = cfg.study, cfg.eval.confidence
@@ -174,10 +199,11 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         f"songs. Per fold and budget one GAN is trained on that budget's TRAIN songs; the AST arms differ only in "
         f"the items added on top of each real batch (ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}): none, GAN "
         f"segments, or C-Mixup blends of real segments; same real segments, masks, initial weights and "
-        f"{cfg.ast.epochs} epochs of optimiser steps, each keeping its best validation epoch.",
+        f"{cfg.ast.epochs} epochs of optimiser steps, each keeping its best validation epoch." + seeds_sentence(study),
         "",
         f"Song-level CCC over all songs pooled across folds, {confidence:.0%} bootstrap intervals over songs "
-        f"({cfg.eval.bootstrap_samples} resamples); the per-fold column is the mean ± sd over folds.",
+        f"({cfg.eval.bootstrap_samples} resamples); the per-fold column is the mean ± sd over folds"
+        + (" and seeds." if study.seeds > 1 else "."),
         "",
         pooled_table(summary, table),
         "",
