@@ -366,9 +366,10 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     study_regions.png and one run folder per fold, budget and arm. With the demo config the demo
     data is written first when data.root holds none.
 
-    An ablation of the GAN arm: run the study again into another run.dir with the setting changed
-    and --base pointing at the first, e.g. `astgan study --base runs/demo --set run.dir=runs/demo-empirical
-    --set synth.sampler=empirical`.
+    More training seeds per cell: --set study.seeds=3 (with --resume a finished study keeps its
+    units and only the new seeds are trained). An ablation of the GAN arm: run the study again into
+    another run.dir with the setting changed and --base pointing at the first, e.g. `astgan study
+    --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
     from astgan.pipeline import needs_demo_data, write_demo_data
     from astgan.study import QUICK_OVERRIDES, run_study
