@@ -20,13 +20,12 @@ import pandas as pd
 from astgan.artifacts import write_json, write_text
 from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
-from astgan.evaluation.bootstrap import paired_difference
+from astgan.evaluation.compare import LABEL_TOLERANCE
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
-from astgan.evaluation.study_regions import region_effects, regions_table, spread_table
-from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, seed_arrays, with_seed_column
+from astgan.evaluation.study_regions import effect_cell, region_effects, regions_table, spread_table
+from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, paired_shown, seed_arrays, with_seed_column
 
 BASE_SUFFIX = " (base)"
-LABEL_TOLERANCE = 1e-3  # predictions.csv holds labels with 4 decimals on the 1..9 scale
 
 
 def read_study_predictions(study_dir: Path) -> pd.DataFrame:
@@ -70,10 +69,7 @@ def compare_studies(this: pd.DataFrame, base: pd.DataFrame, base_dir: Path, n_bo
             _, _, pred_b = seed_arrays(base[(base["budget"] == budget) & (base["arm"] == arm)])
             if pred_a.shape == pred_b.shape and np.array_equal(pred_a, pred_b):  # units taken whole from the base
                 identical[f"{budget:g}"].append(arm)
-            difference, _ = paired_difference(pred_a, pred_b, true, n_boot, confidence, seed)
-            for values in difference.values():
-                values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
-            entry[arm] = difference
+            entry[arm] = paired_shown(pred_a, pred_b, true, n_boot, confidence, seed)
         summary[f"{budget:g}"] = entry
     both = pd.concat([this[this["budget"].isin(budgets)],
                       base[base["budget"].isin(budgets)].assign(arm=lambda f: f["arm"] + BASE_SUFFIX)])
@@ -101,14 +97,9 @@ def comparison_rows(summary: dict) -> list[list[str]]:
     rows = []
     for budget, entry in summary.items():
         for arm, values in entry.items():
-            cells = []
-            for name in (*DIMENSIONS, "mean_ccc"):
-                v = values[name]
-                mark = " *" if v["shown"] else ""
-                cells.append(f"{fmt(v['difference'], signed=True)} {fmt_interval([v['low'], v['high']], signed=True)}"
-                             f"{mark}")
             mean = values["mean_ccc"]
-            rows.append([f"{float(budget):.0%}", ARM_NAMES[arm], fmt(mean["a"]), fmt(mean["b"]), *cells])
+            rows.append([f"{float(budget):.0%}", ARM_NAMES[arm], fmt(mean["a"]), fmt(mean["b"]),
+                         *[effect_cell(values[name]) for name in (*DIMENSIONS, "mean_ccc")]])
     return rows
 
 

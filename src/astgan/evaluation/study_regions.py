@@ -115,7 +115,8 @@ def region_effects(predictions: pd.DataFrame, n_boot: int, confidence: float, se
     return summary
 
 
-def _cell(effect: dict) -> str:
+def effect_cell(effect: dict) -> str:
+    """A table cell for an effect: ``+0.012 [-0.020, +0.044]``, with `` *`` when it is shown."""
     interval = fmt_interval([effect["low"], effect["high"]], signed=True)
     return f"{fmt(effect['difference'], signed=True)} {interval}{' *' if effect['shown'] else ''}"
 
@@ -126,7 +127,7 @@ def regions_table(regions: dict) -> str:
     first = next(iter(regions.values()))
     headers = ["budget", "comparison", *[f"{name} ({first['n_songs'][name]} songs)" if name in first["n_songs"]
                                          else name for name in columns]]
-    rows = [[f"{float(budget):.0%}", name, *[_cell(effects[column]) for column in columns]]
+    rows = [[f"{float(budget):.0%}", name, *[effect_cell(effects[column]) for column in columns]]
             for budget, entry in regions.items() for name, effects in entry["comparisons"].items()]
     return markdown_table(headers, rows)
 

@@ -110,6 +110,16 @@ def study_table(predictions: pd.DataFrame, results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_shown(pred_a: np.ndarray, pred_b: np.ndarray, true: np.ndarray, n_boot: int, confidence: float,
+                 seed: int) -> dict:
+    """:func:`~astgan.evaluation.bootstrap.paired_difference`'s summary, each entry marked ``shown``
+    when its interval excludes 0."""
+    difference, _ = paired_difference(pred_a, pred_b, true, n_boot, confidence, seed)
+    for values in difference.values():
+        values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
+    return difference
+
+
 def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed: int) -> dict:
     """Per budget: each arm's pooled CCC with its interval, and paired bootstraps between arms.
 
@@ -135,10 +145,7 @@ def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed
             entry["arms"][arm]["seeds"] = len(pred)
         for a, b in COMPARISONS:
             if a in arrays and b in arrays:
-                difference, _ = paired_difference(arrays[a], arrays[b], true, **boot)
-                for values in difference.values():
-                    values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
-                entry["comparisons"][f"{a} - {b}"] = difference
+                entry["comparisons"][f"{a} - {b}"] = paired_shown(arrays[a], arrays[b], true, **boot)
         summary[f"{budget:g}"] = entry
     return summary
 
