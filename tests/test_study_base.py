@@ -68,8 +68,11 @@ def test_the_comparison_pairs_each_arm_with_its_base(tmp_path):
     assert real["mean_ccc"]["difference"] == 0 and not real["mean_ccc"]["shown"]  # the same units: exactly 0
     assert gan["mean_ccc"]["shown"] and gan["mean_ccc"]["low"] > 0
     assert result["regions"]["0.5"]["comparisons"]["gan - gan (base)"]["all"]["shown"]
+    # an exact arm stays ahead at equal spread; the real arm, the same predictions, is left out of every table
+    assert result["regions"]["0.5"]["matched"]["gan - gan (base)"]["all"]["shown"]
     text = vs_base_markdown(result, tmp_path, {"synth.sampler": ("balanced", "empirical")}, 0.95)
     assert "`synth.sampler`: 'balanced' in the base, 'empirical' here" in text and "real + GAN" in text
+    assert "at equal spread" in text and "real - real (base)" not in text and text.count("gan - gan (base)") == 2
 
 
 def test_a_comparison_over_other_songs_is_refused(tmp_path):

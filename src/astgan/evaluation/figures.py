@@ -123,7 +123,8 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
 
 def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
     """Where each arm helps: per budget (one panel each), the reduction of the mean absolute error per
-    song in the centre, middle and edge thirds of the label plane, with paired-bootstrap intervals.
+    song in the centre, middle and edge thirds of the label plane, with paired-bootstrap intervals; open
+    circles: the same comparisons at equal prediction spread (``regions[budget]["matched"]``, where present).
 
     ``regions``: :func:`astgan.evaluation.study_regions.region_effects`'s result.
     """
@@ -140,11 +141,17 @@ def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
             centre = np.arange(len(GROUPS)) + (i - (len(comparisons) - 1) / 2) * width
             estimate = np.array([v["difference"] for v in values])
             errors = np.array([estimate - [v["low"] for v in values], [v["high"] for v in values] - estimate])
-            ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+            line = ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+            matched = regions[budget].get("matched", {}).get(name)
+            if matched:  # open marker: the same comparison at equal prediction spread
+                ax.plot(centre, [matched[group]["difference"] for group in GROUPS], "o", mfc="none",
+                        ms=9, color=line[0].get_color())
         ax.axhline(0.0, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(GROUPS)), [f"{g}\n({regions[budget]['n_songs'][g]})" for g in GROUPS])
         ax.set_title(f"{float(budget):.0%} of TRAIN", fontsize=9)
     axes[0][0].set_ylabel("lower mean |error| per song (1..9 scale)")
+    if any(regions[budget].get("matched") for budget in budgets):
+        axes[0][0].plot([], [], "o", mfc="none", ms=9, color="grey", label="open: at equal spread")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"where on the valence-arousal plane each arm helps ({confidence:.0%} intervals; "
                  "edge = the third of songs farthest from the mean label)", fontsize=9)

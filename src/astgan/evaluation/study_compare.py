@@ -22,7 +22,13 @@ from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
 from astgan.evaluation.compare import LABEL_TOLERANCE
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
-from astgan.evaluation.study_regions import effect_cell, region_effects, regions_table, spread_table
+from astgan.evaluation.study_regions import (
+    effect_cell,
+    matched_markdown,
+    region_effects,
+    regions_table,
+    spread_table,
+)
 from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, paired_shown, seed_arrays, with_seed_column
 
 BASE_SUFFIX = " (base)"
@@ -86,10 +92,11 @@ def changed_only(result: dict) -> dict:
                for b, entry in result["budgets"].items()}
     regions = {}
     for b, entry in result["regions"].items():
-        kept = {name: v for name, v in entry["comparisons"].items() if name.split(" - ")[0] not in identical[b]}
+        kept = {key: {name: v for name, v in entry.get(key, {}).items() if name.split(" - ")[0] not in identical[b]}
+                for key in ("comparisons", "matched")}
         spread = {arm: v for arm, v in entry["spread"].items()
                   if not (arm.endswith(BASE_SUFFIX) and arm[:-len(BASE_SUFFIX)] in identical[b])}
-        regions[b] = {**entry, "comparisons": kept, "spread": spread}
+        regions[b] = {**entry, **kept, "spread": spread}
     return {**result, "budgets": budgets, "regions": regions}
 
 
@@ -147,6 +154,7 @@ def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence
         "",
         spread_table(shown["regions"]),
         "",
+        *matched_markdown(shown["regions"]),
     ]
     return "\n".join(lines)
 
