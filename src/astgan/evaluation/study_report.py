@@ -190,7 +190,9 @@ def verdict_lines(summary: dict, confidence: float) -> list[str]:
 
 def seeds_sentence(study) -> str:
     if study.seeds == 1:
-        return " One training seed per cell (study.seeds=1): the intervals cover which songs were tested, not seeds."
+        return (" One training seed per cell (study.seeds=1): the intervals cover which songs were tested, not how "
+                "much a model depends on its seed, and one seed can mislead; `astgan study ... --resume --set "
+                "study.seeds=3` adds two more seeds to this study.")
     return (f" {study.seeds} training seeds per cell: seed k trains its own GAN and its own three arms with "
             "run.seed + k, and every CCC is the mean of the seeds' CCCs, on every bootstrap resample.")
 
