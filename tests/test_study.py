@@ -98,6 +98,17 @@ def test_quick_study_writes_every_output(quick_study):
     for entry in summary["regions"].values():  # every song in exactly one third of the label plane
         assert entry["n_songs"]["all"] == 24 == sum(entry["n_songs"][g] for g in ("centre", "middle", "edge"))
         assert set(entry["comparisons"]) == {"gan - real", "control - real", "gan - control"}
+        assert set(entry["matched"]) == set(entry["comparisons"])
+    # one row per GAN (3 folds x 2 budgets), its gain read off study.csv, and the correlations section
+    gans, table = pd.read_csv(study / "gans.csv"), pd.read_csv(study / "study.csv")
+    assert len(gans) == 6 and summary["quality_vs_effect"]["n_gans"] == 6
+    ccc = table.set_index(["fold", "budget", "arm", "seed"])["mean_ccc"]
+    for row in gans.itertuples():
+        gain = ccc[(row.fold, row.budget, "gan", row.seed)] - ccc[(row.fold, row.budget, "real", row.seed)]
+        assert row.gan_minus_real == pytest.approx(gain, abs=1e-5)
+    assert gans["fidelity_judge"].notna().all() and gans["frechet_band"].gt(0).all()
+    assert "## Does a better GAN help more?" in (study / "study.md").read_text()
+    assert (study / "study_quality.png").stat().st_size > 10_000 and "study_quality.png" in output
 
 
 @pytest.mark.slow

@@ -388,7 +388,9 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
     click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
                f"report {result.paths['report']}, figures {result.paths['figure']} and "
-               f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)")
+               f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)"
+               + (f", {result.paths['quality_figure'].name} (does a better GAN help more?)"
+                  if "quality_figure" in result.paths else ""))
     if result.vs_base is not None:
         from astgan.evaluation.study_compare import verdict_lines as base_lines
 

@@ -22,6 +22,7 @@ changed settings cannot touch is taken from the base, and every arm is compared 
 are :mod:`astgan.evaluation.study_report`::
 
     <run.dir>/study/  study.csv  predictions.csv  study.json  study.md  study.png  study_regions.png
+                      gans.csv  study_quality.png   (each GAN's quality beside its arm's gain)
                       vs_base.json  vs_base.md  vs_base.png   (with --base)
                       fold1/budget025/gan/      a run folder: the GAN, its synthetic set, the gan arm
                       fold1/budget025/real/     the real-only arm

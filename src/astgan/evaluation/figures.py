@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from astgan.data.labels import DIMENSIONS, to_deam_scale
 from astgan.plots import pyplot, save_figure, style_va_plane
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def plot_predicted_vs_true(true: np.ndarray, pred: np.ndarray, report: dict, path: Path, title: str) -> Path:
@@ -155,6 +160,41 @@ def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"where on the valence-arousal plane each arm helps ({confidence:.0%} intervals; "
                  "edge = the third of songs farthest from the mean label)", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_study_quality(gans: pd.DataFrame, result: dict, path: Path) -> Path:
+    """Does a better GAN help more? One panel per quality measure: each GAN's measure (x) against its arm's
+    gain over real-only in mean CCC (y), coloured by budget, with the within-budget Spearman correlation.
+
+    ``gans``: :func:`astgan.evaluation.study_quality.gan_table`; ``result``: its ``quality_vs_effect``.
+    """
+    from astgan.evaluation.study_quality import EFFECT
+
+    plt = pyplot()
+    measures = list(result["measures"])
+    columns = min(3, len(measures))
+    rows = -(-len(measures) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.3 * rows), sharey=True, squeeze=False)
+    budgets = sorted(gans["budget"].unique())
+    colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.85, len(budgets)))
+    for ax, name in zip(axes.flat, measures):
+        entry = result["measures"][name]
+        for budget, color in zip(budgets, colors):
+            part = gans[gans["budget"] == budget]
+            ax.scatter(part[name], part[EFFECT], s=18, color=color, label=f"{budget:.0%} of TRAIN")
+        ax.axhline(0.0, color="k", lw=0.8)
+        mark = " (shown)" if entry["shown"] else ""
+        ax.set_title(f"rho {entry['rho']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}]{mark}", fontsize=8)
+        ax.set_xlabel(textwrap.fill(entry["label"], 48), fontsize=7)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("GAN arm - real only, mean CCC", fontsize=8)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("does a better GAN help more? each point one GAN of the study (rho: Spearman within budget)",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))  # the wrapped axis labels need the room between rows
     return save_figure(fig, path)
 
 

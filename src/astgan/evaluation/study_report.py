@@ -11,9 +11,11 @@ Inputs are the units' results (song-level predictions of each fold's TEST songs)
   interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
   control (and real vs the ridge baseline), for valence, arousal and their mean; with several
   seeds every CCC is the mean of the seeds' CCCs, on every resample;
-- ``study.md`` (the table, one verdict line per budget, and where on the label plane each arm
-  helps: :mod:`astgan.evaluation.study_regions`), ``study.png`` and ``study_regions.png``;
-  ``study.json`` carries the regions too.
+- ``study.md`` (the table, one verdict line per budget, where on the label plane each arm helps:
+  :mod:`astgan.evaluation.study_regions`, and whether a better GAN helps more:
+  :mod:`astgan.evaluation.study_quality`), ``study.png``, ``study_regions.png``,
+  ``study_quality.png`` with its data ``gans.csv`` (one row per GAN); ``study.json`` carries the
+  regions and the quality correlations too.
 
 An effect is called "shown" only when its interval excludes zero.
 """
@@ -32,6 +34,7 @@ from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference, resampled_ccc
 from astgan.evaluation.metrics import regression_report
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.evaluation.study_quality import gan_table, quality_markdown, quality_vs_effect
 from astgan.evaluation.study_regions import region_effects, regions_markdown
 
 ARM_ORDER = ("real", "gan", "control", "ridge")
@@ -197,8 +200,10 @@ def seeds_sentence(study) -> str:
             "run.seed + k, and every CCC is the mean of the seeds' CCCs, on every bootstrap resample.")
 
 
-def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dict | None = None) -> str:
-    """``study.md``: the design in a paragraph, the pooled table, the verdicts, and (given) the regions."""
+def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dict | None = None,
+                   quality: dict | None = None) -> str:
+    """``study.md``: the design in a paragraph, the pooled table, the verdicts, and (given) the regions and
+    the GANs' quality against their arms' gains."""
     study, confidence = cfg.study, cfg.eval.confidence
     lines = [
         "# Does the GAN help? A cross-validated learning curve",
@@ -223,6 +228,7 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         *verdict_lines(summary, confidence),
         "",
         *(regions_markdown(regions, confidence) if regions else []),
+        *(quality_markdown(quality, confidence) if quality else []),
         "Per fold: study.csv; per song: predictions.csv; every cell is a run folder under this one.",
         "",
     ]
@@ -230,26 +236,31 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
 
 
 def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
-    """Write predictions.csv, study.csv, study.json, study.md, study.png and study_regions.png into
-    ``<run>/study``."""
-    from astgan.evaluation.figures import plot_study, plot_study_regions
+    """Write predictions.csv, study.csv, study.json, study.md, study.png, study_regions.png and (when
+    the GANs carry quality reports) gans.csv and study_quality.png into ``<run>/study``."""
+    from astgan.evaluation.figures import plot_study, plot_study_quality, plot_study_regions
 
     out = cfg.paths.study_dir
     predictions = study_predictions(results)
     table = study_table(predictions, results)
     summary = compare_arms(predictions, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
     regions = region_effects(predictions, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
+    gans = gan_table(results, table)
+    quality = quality_vs_effect(gans, cfg.eval.bootstrap_samples, cfg.eval.confidence, cfg.study.seed)
     document = {"design": {"folds": cfg.study.folds, "budgets": list(cfg.study.budgets), "val": cfg.study.val,
                            "seed": cfg.study.seed, "synthetic_ratio": cfg.ast.synthetic_ratio,
                            "ast_epochs": cfg.ast.epochs, "gan_epochs": cfg.gan.epochs, "synth_n": cfg.synth.n,
                            "confidence": cfg.eval.confidence, "bootstrap_samples": cfg.eval.bootstrap_samples},
-                "budgets": summary, "regions": regions}
+                "budgets": summary, "regions": regions, "quality_vs_effect": quality}
     paths = {
         "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False, float_format="%.4f")),
         "table": write_text(out / "study.csv", table.to_csv(index=False, float_format="%.6g")),
         "summary": write_json(out / "study.json", document),
-        "report": write_text(out / "study.md", study_markdown(summary, table, cfg, regions)),
+        "report": write_text(out / "study.md", study_markdown(summary, table, cfg, regions, quality)),
         "figure": plot_study(summary, out / "study.png", cfg.eval.confidence),
         "regions_figure": plot_study_regions(regions, out / "study_regions.png", cfg.eval.confidence),
     }
+    if quality["measures"]:
+        paths["gans"] = write_text(out / "gans.csv", gans.to_csv(index=False, float_format="%.6g"))
+        paths["quality_figure"] = plot_study_quality(gans, quality, out / "study_quality.png")
     return StudyOutputs(document, table, predictions, paths)
