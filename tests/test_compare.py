@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from astgan.errors import DataError, MissingArtifactError
-from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, two_sided_p
 from astgan.evaluation.compare import compare_runs, compare_seeded_runs, comparison_table
 from astgan.evaluation.evaluate import predictions_frame
 from astgan.evaluation.metrics import ccc
@@ -83,6 +83,7 @@ def test_identical_runs_differ_by_zero(songs, tmp_path):
     b = write_run(tmp_path / "b", ids, true, good)
     s = compare_runs(a, b, n_boot=100, seed=0, write=False)["dimensions"]["mean_ccc"]
     assert s["difference"] == 0.0 and s["low"] == 0.0 and s["high"] == 0.0 and s["p_a_better"] == 0.0
+    assert s["p"] == 1.0  # no evidence of any difference
 
 
 def test_song_order_does_not_matter(songs, tmp_path):
@@ -179,3 +180,18 @@ def test_runs_with_different_step_counts_are_flagged(songs, tmp_path):
     assert "Warning: the runs took different numbers of optimiser steps" in (a / "eval" / "compare.md").read_text()
     (b / "ast" / "history.csv").write_text("epoch,step\n1,62\n2,744\n")
     assert compare_runs(a, b, n_boot=50, seed=0, write=False)["steps_warning"] is None
+
+
+def test_bootstrap_p_values_and_holms_correction():
+    assert two_sided_p(np.zeros(99)) == 1.0
+    assert two_sided_p(np.full(99, 0.3)) == pytest.approx(2 / 100)  # never exactly 0
+    assert two_sided_p(np.r_[np.full(90, 0.1), np.full(9, -0.1)]) == pytest.approx(2 * 10 / 100)
+    # Holm: sorted p times (m, m - 1, ...), kept monotone, in the order given
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0]) and holm([]) == []
+    # where the percentile interval excludes 0, the p-value is below 1 - confidence, and the other way round
+    rng = np.random.default_rng(7)
+    for shift in (0.0, 0.1, 0.2, 0.3):
+        differences = rng.normal(shift, 0.1, size=2000)
+        low, high = np.quantile(differences, [0.025, 0.975])
+        assert (low > 0 or high < 0) == (two_sided_p(differences) < 0.05)

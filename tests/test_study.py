@@ -95,6 +95,11 @@ def test_quick_study_writes_every_output(quick_study):
             mean = comparison["mean_ccc"]
             assert mean["low"] <= mean["difference"] <= mean["high"]
             assert mean["shown"] == (mean["low"] > 0 or mean["high"] < 0)
+        assert entry["family"] == 6  # 3 verdicts at 2 budgets, read together under Holm's correction
+        for name in ("gan - real", "control - real", "gan - control"):
+            mean = entry["comparisons"][name]["mean_ccc"]
+            assert mean["p"] <= mean["p_holm"] <= 1 and (not mean["shown_holm"] or mean["shown"])
+        assert "p_holm" not in entry["comparisons"]["real - ridge"]["mean_ccc"]  # not a verdict
     for entry in summary["regions"].values():  # every song in exactly one third of the label plane
         assert entry["n_songs"]["all"] == 24 == sum(entry["n_songs"][g] for g in ("centre", "middle", "edge"))
         assert set(entry["comparisons"]) == {"gan - real", "control - real", "gan - control"}

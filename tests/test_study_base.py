@@ -73,6 +73,9 @@ def test_the_comparison_pairs_each_arm_with_its_base(tmp_path):
     text = vs_base_markdown(result, tmp_path, {"synth.sampler": ("balanced", "empirical")}, 0.95)
     assert "`synth.sampler`: 'balanced' in the base, 'empirical' here" in text and "real + GAN" in text
     assert "at equal spread" in text and "real - real (base)" not in text and text.count("gan - gan (base)") == 2
+    # Holm's family: the arms trained again (here the GAN arm alone), so the exact arm stays shown after it
+    assert gan["mean_ccc"]["shown_holm"] and gan["mean_ccc"]["p_holm"] == gan["mean_ccc"]["p"]
+    assert "p_holm" not in real["mean_ccc"] and "after Holm" in text
 
 
 def test_a_comparison_over_other_songs_is_refused(tmp_path):

@@ -44,6 +44,26 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> list[float]:
     return [float(low), float(high)]
 
 
+def two_sided_p(differences: np.ndarray) -> float:
+    """Bootstrap p-value of "the difference is 0" from resampled differences (n_boot,): twice the smaller
+    tail that reaches 0, counted as (k + 1) / (n_boot + 1) so that it is never exactly 0. It is below
+    1 - confidence roughly where the percentile interval excludes 0; unlike the interval it can be
+    corrected for the number of comparisons read together (:func:`holm`)."""
+    tail = min(int(np.sum(differences <= 0)), int(np.sum(differences >= 0)))
+    return float(min(1.0, 2.0 * (tail + 1) / (len(differences) + 1)))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (same order as given): each adjusted value
+    can be compared with the same alpha while the chance of any false "shown" stays at most alpha."""
+    order = np.argsort(p_values, kind="stable")
+    m, running, adjusted = len(p_values), 0.0, [0.0] * len(p_values)
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def ccc_intervals(pred: np.ndarray, true: np.ndarray, n_boot: int, confidence: float, seed: int) -> dict:
     """Percentile bootstrap intervals of one predictor's song-level CCC.
 
@@ -61,9 +81,10 @@ def paired_difference(pred_a: np.ndarray, pred_b: np.ndarray, true: np.ndarray, 
 
     ``pred_a``, ``pred_b``: (n_songs, 2), or (n_seeds, n_songs, 2) for several training seeds of
     each (CCC averaged over seeds); ``true``: (n_songs, 2); rows aligned by song. Returns the summary
-    ``{name: {"a", "b", "difference", "low", "high", "p_a_better"}}`` for valence, arousal and
+    ``{name: {"a", "b", "difference", "low", "high", "p_a_better", "p"}}`` for valence, arousal and
     mean_ccc (``difference`` is the point estimate on all songs, ``low``/``high`` its interval,
-    ``p_a_better`` the share of resamples where A scores higher) and the raw resampled differences
+    ``p_a_better`` the share of resamples where A scores higher, ``p`` :func:`two_sided_p`) and the
+    raw resampled differences
     (name -> (n_boot,)) for figures.
     """
     indices = bootstrap_indices(len(true), n_boot, seed)
@@ -84,6 +105,7 @@ def paired_difference(pred_a: np.ndarray, pred_b: np.ndarray, true: np.ndarray, 
             "low": low,
             "high": high,
             "p_a_better": float(np.mean(diff > 0)),
+            "p": two_sided_p(diff),
         }
         differences[name] = diff
     return summary, differences

@@ -29,7 +29,15 @@ from astgan.evaluation.study_regions import (
     regions_table,
     spread_table,
 )
-from astgan.evaluation.study_report import ARM_NAMES, ARM_ORDER, paired_shown, seed_arrays, with_seed_column
+from astgan.evaluation.study_report import (
+    ARM_NAMES,
+    ARM_ORDER,
+    mark_holm,
+    paired_shown,
+    seed_arrays,
+    verdict_word,
+    with_seed_column,
+)
 
 BASE_SUFFIX = " (base)"
 
@@ -80,6 +88,9 @@ def compare_studies(this: pd.DataFrame, base: pd.DataFrame, base_dir: Path, n_bo
     both = pd.concat([this[this["budget"].isin(budgets)],
                       base[base["budget"].isin(budgets)].assign(arm=lambda f: f["arm"] + BASE_SUFFIX)])
     regions = region_effects(both, n_boot, confidence, seed, tuple((arm, arm + BASE_SUFFIX) for arm in arms))
+    # the family read together: every arm that was trained again, at every budget (identical arms are exactly 0)
+    mark_holm([entry[arm]["mean_ccc"] for budget, entry in summary.items() for arm in entry
+               if arm not in identical[budget]], 1.0 - confidence)
     return {"budgets": summary, "regions": regions, "identical": identical}
 
 
@@ -105,8 +116,9 @@ def comparison_rows(summary: dict) -> list[list[str]]:
     for budget, entry in summary.items():
         for arm, values in entry.items():
             mean = values["mean_ccc"]
+            holm = "" if "p_holm" not in mean else ("shown" if mean["shown_holm"] else f"p {mean['p_holm']:.3f}")
             rows.append([f"{float(budget):.0%}", ARM_NAMES[arm], fmt(mean["a"]), fmt(mean["b"]),
-                         *[effect_cell(values[name]) for name in (*DIMENSIONS, "mean_ccc")]])
+                         *[effect_cell(values[name]) for name in (*DIMENSIONS, "mean_ccc")], holm])
     return rows
 
 
@@ -127,7 +139,7 @@ def identical_line(identical: dict[str, list[str]]) -> str:
 def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence: float) -> str:
     shown = changed_only(result)
     headers = ["budget", "arm", "mean CCC here", "mean CCC base", "valence CCC diff", "arousal CCC diff",
-               "mean CCC diff"]
+               "mean CCC diff", "mean CCC diff after Holm"]
     lines = [
         "# This study against its base",
         "",
@@ -137,7 +149,8 @@ def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence
         "",
         f"Each arm here minus the same arm of the base, song-level CCC over the same songs pooled across folds, "
         f"with a {confidence:.0%} paired-bootstrap interval over songs; * where it excludes 0 (an effect is shown "
-        "only then).",
+        "only then). The last column reads the mean-CCC differences of all the arms trained again, at all budgets, "
+        "as one family: Holm-adjusted bootstrap p-values, shown where still below the same 1 - confidence.",
         "",
         identical_line(result["identical"]),
         "",
@@ -165,10 +178,9 @@ def verdict_lines(result: dict, arm: str = "gan") -> list[str]:
     for budget, entry in result["budgets"].items():
         if arm in entry:
             mean = entry[arm]["mean_ccc"]
-            word = "shown" if mean["shown"] else "not shown"
             lines.append(f"- {float(budget):.0%} of TRAIN, {ARM_NAMES[arm]}: {fmt(mean['a'])} here vs "
                          f"{fmt(mean['b'])} base, {fmt(mean['difference'], signed=True)} "
-                         f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({word})")
+                         f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({verdict_word(mean)})")
     return lines
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from astgan.artifacts import write_json, write_text
 from astgan.config import Config
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
-from astgan.evaluation.bootstrap import ccc_intervals, paired_difference, resampled_ccc
+from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
 from astgan.evaluation.metrics import regression_report
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
 from astgan.evaluation.study_quality import gan_table, quality_markdown, quality_vs_effect
@@ -40,6 +40,7 @@ from astgan.evaluation.study_regions import region_effects, regions_markdown
 ARM_ORDER = ("real", "gan", "control", "ridge")
 ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}
 COMPARISONS = (("gan", "real"), ("control", "real"), ("gan", "control"), ("real", "ridge"))
+VERDICTS = ("gan - real", "control - real", "gan - control")  # the family the verdicts read together
 VALUE_COLUMNS = ["valence_true", "arousal_true", "valence_pred", "arousal_pred"]
 PREDICTION_COLUMNS = ["fold", "budget", "arm", "seed", "song_id", *VALUE_COLUMNS]
 METRIC_KEYS = ("ccc", "pearson", "r2", "rmse")
@@ -150,19 +151,48 @@ def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed
             if a in arrays and b in arrays:
                 entry["comparisons"][f"{a} - {b}"] = paired_shown(arrays[a], arrays[b], true, **boot)
         summary[f"{budget:g}"] = entry
+    mark_family(summary, 1.0 - confidence)
     return summary
+
+
+def mark_family(summary: dict, alpha: float) -> None:
+    """Holm's correction over every verdict of the study (:data:`VERDICTS` at every budget, mean CCC): adds
+    ``p_holm`` and ``shown_holm`` to each of those entries, and ``family`` (how many) to the summary's budgets.
+
+    A study reads several verdicts at once (3 budgets x 3 comparisons by default), and at 95% about one
+    in twenty true nulls is "shown" by chance; the corrected mark keeps that chance for the whole family.
+    """
+    family = [entry["comparisons"][name]["mean_ccc"] for entry in summary.values()
+              for name in VERDICTS if name in entry["comparisons"]]
+    mark_holm(family, alpha)
+    for entry in summary.values():
+        entry["family"] = len(family)
+
+
+def mark_holm(family: list[dict], alpha: float) -> None:
+    """Add ``p_holm`` (Holm-adjusted ``p``) and ``shown_holm`` to each paired-bootstrap entry of a family."""
+    for mean, adjusted in zip(family, holm([mean["p"] for mean in family])):
+        mean["p_holm"], mean["shown_holm"] = adjusted, bool(mean["shown"] and adjusted < alpha)
+
+
+def verdict_word(mean: dict) -> str:
+    """shown / not shown, and for a shown one whether it is still shown after Holm's correction."""
+    if not mean["shown"]:
+        return "not shown"
+    if "shown_holm" not in mean:
+        return "shown"
+    return "shown, also after Holm" if mean["shown_holm"] else "shown, not after Holm"
 
 
 def verdict_line(budget: str, entry: dict, confidence: float) -> str:
     """One line per budget: the GAN's effect on mean CCC against real-only and against C-Mixup."""
     parts = []
-    for name in ("gan - real", "control - real", "gan - control"):
+    for name in VERDICTS:
         if name not in entry["comparisons"]:
             continue
         mean = entry["comparisons"][name]["mean_ccc"]
-        word = "shown" if mean["shown"] else "not shown"
         parts.append(f"{name} {fmt(mean['difference'], signed=True)} "
-                     f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({word})")
+                     f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({verdict_word(mean)})")
     label = f"{float(budget):.0%} of TRAIN"
     return f"- **{label}** ({entry['n_songs']} songs, mean CCC, {confidence:.0%} interval): " + "; ".join(parts)
 
@@ -223,7 +253,10 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         "",
         "## Verdict per budget",
         "",
-        "An effect is shown only when its paired-bootstrap interval excludes 0.",
+        "An effect is shown only when its paired-bootstrap interval excludes 0. These verdicts are read together "
+        f"({next(iter(summary.values())).get('family', 0)} of them), so each shown one also says whether it "
+        "survives Holm's correction over all of them (bootstrap p-values, the same 1 - confidence for the "
+        "whole family): by chance alone about one true null in twenty is shown at 95%.",
         "",
         *verdict_lines(summary, confidence),
         "",
