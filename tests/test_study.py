@@ -190,6 +190,22 @@ def test_a_variant_reuses_what_its_change_cannot_touch_and_compares_every_arm(qu
 
 
 @pytest.mark.slow
+def test_a_c_mixup_ablation_retrains_the_control_arm_alone(quick_study, tmp_path):
+    study, _ = quick_study
+    base = study.parent
+    variant = tmp_path / "variant"
+    args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={variant}",
+            "--set", "ast.mixup_alpha=0.5", "--base", str(base)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    # GAN models, real, gan and ridge units of 6 cells taken whole; the 6 control arms trained again
+    assert "24 units reused whole, 0 trained GANs reused" in result.output and "6 units run" in result.output
+    compared = json.loads((variant / "study" / "vs_base.json").read_text())
+    assert all(arms == ["real", "gan", "ridge"] for arms in compared["identical"].values())
+    assert not list(variant.glob("study/fold*/budget*/gan/synthetic/synthetic.npz"))  # nothing redrawn
+
+
+@pytest.mark.slow
 def test_resume_with_more_seeds_adds_them_and_averages_each_arm_over_its_seeds(quick_study, tmp_path):
     study, _ = quick_study
     run = tmp_path / "run"

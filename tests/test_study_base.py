@@ -26,6 +26,9 @@ def test_differences_leave_out_where_the_work_runs():
     ("gan", "synth.sampler", True), ("gan-model", "synth.sampler", True), ("real", "ast.lr", True),
     ("ridge", "eval.ridge_alpha", True), ("real", "eval.ridge_alpha", False), ("gan", "eval.confidence", False),
     ("gan-model", "eval.ridge_alpha", True), ("control", "features.n_mels", True), ("ridge", "study.seed", True),
+    ("gan", "eval.ridge_alpha", False), ("control", "ast.mixup_alpha", True), ("real", "ast.mixup_alpha", False),
+    ("gan", "ast.mixup_bandwidth", False), ("gan-model", "ast.mixup_alpha", False), ("gan-model", "synth.judge", True),
+    ("gan", "synth.judge", False), ("real", "ast.synthetic_source", False), ("gan", "ast.synthetic_source", True),
 ])
 def test_which_unit_reads_which_setting(kind, key, reads):
     assert read_by(kind, key) is reads

@@ -14,8 +14,10 @@ instead of being done again:
   never rewritten in place, so the base's copy cannot change).
 
 Settings a unit never reads: the arms real and control and the ridge baseline never read ``gan``
-or ``synth`` (nor ``eval``, but for the ridge's ``eval.ridge_alpha``); the ridge reads no ``ast``
-either; no unit reads how many seeds or budgets the study has (:data:`REPORT_KEYS`). Where the
+or ``synth``; the ridge reads no ``ast`` either; a few settings are read by named units only
+(:data:`ONLY_READ_BY`: C-Mixup's by the control arm, ``eval.ridge_alpha`` by the ridge and the
+quality report, ``synth.judge`` by the quality report), so that an ablation of one of them retrains
+only those; no unit reads how many seeds or budgets the study has (:data:`REPORT_KEYS`). Where the
 work runs (:data:`RUNTIME_KEYS`) changes nothing it computes.
 """
 
@@ -38,6 +40,14 @@ RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", 
 # settings that shape the plan or the report but not what any one unit computes
 REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence", "study.seeds", "study.budgets"})
 AFTER_GAN_SECTIONS = ("synth", "ast", "eval")  # settings that do not change how a GAN is trained
+# settings that only these kinds of unit read (every other eval.* setting is the report's)
+ONLY_READ_BY = {
+    "ast.mixup_alpha": {"control"},  # C-Mixup's blend and partner choice
+    "ast.mixup_bandwidth": {"control"},
+    "ast.synthetic_source": {"control", "gan"},  # the real arm and the ridge add no items
+    "eval.ridge_alpha": {"ridge", "gan-model"},  # the ridge baseline, and the quality report's ridge probe
+    "synth.judge": {"gan-model"},  # the quality report's feature space only, not the synthetic set
+}
 
 
 def flat_config(cfg: Config) -> dict[str, Any]:
@@ -57,9 +67,11 @@ def read_by(kind: str, key: str) -> bool:
     section = key.split(".")[0]
     if key in REPORT_KEYS:
         return False
-    if kind in ("real", "control", "ridge") and section in ("gan", "synth"):
+    if key in ONLY_READ_BY:
+        return kind in ONLY_READ_BY[key]
+    if section == "eval":
         return False
-    if kind in ("real", "control") and section == "eval":
+    if kind in ("real", "control", "ridge") and section in ("gan", "synth"):
         return False
     return not (kind == "ridge" and section == "ast")
 
