@@ -116,8 +116,9 @@ def run_one(args: argparse.Namespace) -> dict:
     import torch
 
     from astgan.data.prepare import prepare_data
+    from astgan.regressor.accelerator import device_batch, make_accelerator
     from astgan.regressor.model import build_regressor
-    from astgan.regressor.train import AstTrainer, device_batch, make_accelerator, make_training_data
+    from astgan.regressor.train import AstTrainer, make_training_data
 
     # one long schedule without warmup: the timed steps all run at a full learning rate
     cfg = child_config(args).with_overrides("ast.warmup_fraction=0", "ast.epochs=1")

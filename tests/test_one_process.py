@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from astgan.cli import main
 from astgan.config import config_to_yaml
-from astgan.regressor.train import MAX_BATCH_GROWTH, device_batch
+from astgan.regressor.accelerator import MAX_BATCH_GROWTH, device_batch
 
 
 def _config_file(cfg, tmp_path, **overrides):
