@@ -20,6 +20,21 @@ def fail(key: str, message: str) -> None:
     raise ConfigError(f"config key '{key}': {message}")
 
 
+def require_positive(section: str, obj: Any, *names: str) -> None:
+    """Fail on the first of ``obj``'s fields ``names`` that is set and not > 0."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and value <= 0:
+            fail(f"{section}.{name}", f"must be > 0, got {value}")
+
+
+def require_range(key: str, value: tuple[float, float], low: float, high: float) -> None:
+    """Fail unless ``value`` is [min, max] with low <= min <= max <= high."""
+    a, b = value
+    if not (low <= a <= b <= high):
+        fail(key, f"must be [min, max] with {low} <= min <= max <= {high}, got {list(value)}")
+
+
 def unknown_key(key: str, valid: list[str]) -> None:
     name = key.rsplit(".", 1)[-1]
     close = difflib.get_close_matches(name, valid, n=1)
