@@ -206,6 +206,23 @@ def test_a_c_mixup_ablation_retrains_the_control_arm_alone(quick_study, tmp_path
 
 
 @pytest.mark.slow
+def test_resume_with_a_scarcer_budget_trains_only_its_cells(quick_study, tmp_path):
+    study, _ = quick_study
+    run = tmp_path / "run"
+    shutil.copytree(study.parent, run)
+    args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume",
+            "--set", "study.budgets=[0.25, 0.5, 1.0]"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "30 already done" in result.output and "15 units run" in result.output
+    predictions = pd.read_csv(run / "study" / "predictions.csv", dtype={"song_id": str})
+    old = pd.read_csv(study / "predictions.csv", dtype={"song_id": str})
+    kept = predictions[predictions["budget"] != 0.25].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, old)  # budgets are nested prefixes: the other cells are as they were
+    assert set(json.loads((run / "study" / "study.json").read_text())["budgets"]) == {"0.25", "0.5", "1"}
+
+
+@pytest.mark.slow
 def test_resume_with_more_seeds_adds_them_and_averages_each_arm_over_its_seeds(quick_study, tmp_path):
     study, _ = quick_study
     run = tmp_path / "run"

@@ -363,11 +363,13 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     real + C-Mixup training, with paired bootstrap intervals per real-data budget.
 
     Writes <run.dir>/study/: study.csv, predictions.csv, study.json, study.md, study.png,
-    study_regions.png and one run folder per fold, budget and arm. With the demo config the demo
-    data is written first when data.root holds none.
+    study_regions.png (by third of the label plane), gans.csv and study_quality.png (each GAN's
+    quality beside its arm's gain), and one run folder per fold, budget and arm. With the demo
+    config the demo data is written first when data.root holds none.
 
-    More training seeds per cell: --set study.seeds=3 (with --resume a finished study keeps its
-    units and only the new seeds are trained). An ablation of the GAN arm: run the study again into
+    More training seeds per cell: --set study.seeds=3; another budget: --set
+    "study.budgets=[0.1, 0.25, 0.5, 1.0]" (with --resume a finished study keeps its units and only
+    the new ones are trained). An ablation of the GAN arm: run the study again into
     another run.dir with the setting changed and --base pointing at the first, e.g. `astgan study
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
