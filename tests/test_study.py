@@ -200,6 +200,8 @@ def test_a_c_mixup_ablation_retrains_the_control_arm_alone(quick_study, tmp_path
     assert result.exit_code == 0, result.output
     # GAN models, real, gan and ridge units of 6 cells taken whole; the 6 control arms trained again
     assert "24 units reused whole, 0 trained GANs reused" in result.output and "6 units run" in result.output
+    against = result.output.split("against the base study")[1]
+    assert "real + C-Mixup" in against and "real + GAN" not in against  # the lines name the arms trained again
     compared = json.loads((variant / "study" / "vs_base.json").read_text())
     assert all(arms == ["real", "gan", "ridge"] for arms in compared["identical"].values())
     assert not list(variant.glob("study/fold*/budget*/gan/synthetic/synthetic.npz"))  # nothing redrawn

@@ -8,7 +8,7 @@ import pytest
 
 from astgan.config import Config, save_run_config
 from astgan.errors import AstganError, DataError, MissingArtifactError
-from astgan.evaluation.study_compare import compare_studies, vs_base_markdown
+from astgan.evaluation.study_compare import compare_studies, verdict_lines, vs_base_markdown
 from astgan.study_base import config_differences, load_base, read_by
 
 
@@ -79,6 +79,10 @@ def test_the_comparison_pairs_each_arm_with_its_base(tmp_path):
     # Holm's family: the arms trained again (here the GAN arm alone), so the exact arm stays shown after it
     assert gan["mean_ccc"]["shown_holm"] and gan["mean_ccc"]["p_holm"] == gan["mean_ccc"]["p"]
     assert "p_holm" not in real["mean_ccc"] and "after Holm" in text
+    lines = verdict_lines(result)  # what the CLI prints: the arms trained again
+    assert len(lines) == 1 and "real + GAN" in lines[0] and "(shown, also after Holm)" in lines[0]
+    same = compare_studies(base, base, tmp_path, n_boot=100, confidence=0.95, seed=0)
+    assert verdict_lines(same) == ["- every arm was taken whole from the base: no difference to show"]
 
 
 def test_a_comparison_over_other_songs_is_refused(tmp_path):

@@ -172,12 +172,14 @@ def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence
     return "\n".join(lines)
 
 
-def verdict_lines(result: dict, arm: str = "gan") -> list[str]:
-    """One line per budget: the arm's mean-CCC change against the base."""
+def verdict_lines(result: dict) -> list[str]:
+    """One line per budget and arm trained again (the ablation's arms): its mean-CCC change against the base."""
+    if all(set(arms) >= set(result["budgets"][budget]) for budget, arms in result["identical"].items()):
+        return ["- every arm was taken whole from the base: no difference to show"]
     lines = []
-    for budget, entry in result["budgets"].items():
-        if arm in entry:
-            mean = entry[arm]["mean_ccc"]
+    for budget, entry in changed_only(result)["budgets"].items():
+        for arm, values in entry.items():
+            mean = values["mean_ccc"]
             lines.append(f"- {float(budget):.0%} of TRAIN, {ARM_NAMES[arm]}: {fmt(mean['a'])} here vs "
                          f"{fmt(mean['b'])} base, {fmt(mean['difference'], signed=True)} "
                          f"{fmt_interval([mean['low'], mean['high']], signed=True)} ({verdict_word(mean)})")
