@@ -207,15 +207,22 @@ def test_a_c_mixup_ablation_retrains_the_control_arm_alone(quick_study, tmp_path
     assert not list(variant.glob("study/fold*/budget*/gan/synthetic/synthetic.npz"))  # nothing redrawn
 
 
-@pytest.mark.slow
-def test_resume_with_a_scarcer_budget_trains_only_its_cells(quick_study, tmp_path):
+def resume_a_copy(quick_study, tmp_path, *settings: str):
+    """(the copy's run folder, the CLI result) of ``astgan study --resume`` with ``settings`` on a copy of
+    the quick study."""
     study, _ = quick_study
     run = tmp_path / "run"
     shutil.copytree(study.parent, run)
-    args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume",
-            "--set", "study.budgets=[0.25, 0.5, 1.0]"]
-    result = CliRunner().invoke(main, args)
+    args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume"]
+    result = CliRunner().invoke(main, args + [arg for setting in settings for arg in ("--set", setting)])
     assert result.exit_code == 0, result.output
+    return run, result
+
+
+@pytest.mark.slow
+def test_resume_with_a_scarcer_budget_trains_only_its_cells(quick_study, tmp_path):
+    study, _ = quick_study
+    run, result = resume_a_copy(quick_study, tmp_path, "study.budgets=[0.25, 0.5, 1.0]")
     assert "30 already done" in result.output and "15 units run" in result.output
     predictions = pd.read_csv(run / "study" / "predictions.csv", dtype={"song_id": str})
     old = pd.read_csv(study / "predictions.csv", dtype={"song_id": str})
@@ -227,12 +234,7 @@ def test_resume_with_a_scarcer_budget_trains_only_its_cells(quick_study, tmp_pat
 @pytest.mark.slow
 def test_resume_with_more_seeds_adds_them_and_averages_each_arm_over_its_seeds(quick_study, tmp_path):
     study, _ = quick_study
-    run = tmp_path / "run"
-    shutil.copytree(study.parent, run)
-    args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume",
-            "--set", "study.seeds=2", "--set", "study.budgets=[1.0]"]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
+    run, result = resume_a_copy(quick_study, tmp_path, "study.seeds=2", "study.budgets=[1.0]")
     assert "15 already done" in result.output and "12 units run" in result.output and "(seed 1)" in result.output
     assert (run / "study" / "fold1" / "budget100" / "gan-seed1" / "gan" / "generator.pt").is_file()
     predictions = pd.read_csv(run / "study" / "predictions.csv", dtype={"song_id": str})
