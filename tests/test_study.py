@@ -86,6 +86,7 @@ def test_quick_study_writes_every_output(quick_study):
     for name in ("study.csv", "predictions.csv", "study.json", "study.md", "study.png", "study_regions.png"):
         assert (study / name).stat().st_size > 0, name
     assert "## Where it helps" in (study / "study.md").read_text() and "study_regions.png" in output
+    assert "## In brief" in (study / "study.md").read_text() and "in brief:\n- real + GAN vs real only" in output
     assert "verdict" in output and "gan - real" in output and "about" in output  # progress with an ETA
     summary = json.loads((study / "study.json").read_text())
     assert set(summary["budgets"]) == {"0.5", "1"}

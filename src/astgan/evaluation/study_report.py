@@ -11,7 +11,8 @@ Inputs are the units' results (song-level predictions of each fold's TEST songs)
   interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
   control (and real vs the ridge baseline), for valence, arousal and their mean; with several
   seeds every CCC is the mean of the seeds' CCCs, on every resample;
-- ``study.md`` (the table, one verdict line per budget, where on the label plane each arm helps:
+- ``study.md`` (the answer in brief: :mod:`astgan.evaluation.study_answer`, the table, one verdict
+  line per budget, where on the label plane each arm helps:
   :mod:`astgan.evaluation.study_regions`, and whether a better GAN helps more:
   :mod:`astgan.evaluation.study_quality`), ``study.png``, ``study_regions.png``,
   ``study_quality.png`` with its data ``gans.csv`` (one row per GAN); ``study.json`` carries the
@@ -34,6 +35,7 @@ from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
 from astgan.evaluation.metrics import regression_report
 from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.evaluation.study_answer import answer_lines
 from astgan.evaluation.study_quality import gan_table, quality_markdown, quality_vs_effect
 from astgan.evaluation.study_regions import region_effects, regions_markdown
 
@@ -232,8 +234,8 @@ def seeds_sentence(study) -> str:
 
 def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dict | None = None,
                    quality: dict | None = None) -> str:
-    """``study.md``: the design in a paragraph, the pooled table, the verdicts, and (given) the regions and
-    the GANs' quality against their arms' gains."""
+    """``study.md``: the design in a paragraph, the answer in brief, the pooled table, the verdicts, and
+    (given) the regions and the GANs' quality against their arms' gains."""
     study, confidence = cfg.study, cfg.eval.confidence
     lines = [
         "# Does the GAN help? A cross-validated learning curve",
@@ -244,6 +246,9 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         f"the items added on top of each real batch (ast.synthetic_ratio={cfg.ast.synthetic_ratio:g}): none, GAN "
         f"segments, or C-Mixup blends of real segments; same real segments, masks, initial weights and "
         f"{cfg.ast.epochs} epochs of optimiser steps, each keeping its best validation epoch." + seeds_sentence(study),
+        "",
+        *answer_lines(summary, regions, quality),
+        "## Per budget and arm",
         "",
         f"Song-level CCC over all songs pooled across folds, {confidence:.0%} bootstrap intervals over songs "
         f"({cfg.eval.bootstrap_samples} resamples); the per-fold column is the mean ± sd over folds"
