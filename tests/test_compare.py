@@ -195,3 +195,12 @@ def test_bootstrap_p_values_and_holms_correction():
         differences = rng.normal(shift, 0.1, size=2000)
         low, high = np.quantile(differences, [0.025, 0.975])
         assert (low > 0 or high < 0) == (two_sided_p(differences) < 0.05)
+
+
+def test_too_few_resamples_for_holm_are_named():
+    from astgan.evaluation.study_report import holm_resolution_note
+
+    assert holm_resolution_note(12, 1000, 0.95) == []  # 2 / 1001 x 12 < 0.05
+    note = holm_resolution_note(6, 200, 0.95)[0]  # 2 / 201 x 6 > 0.05: nothing could hold
+    assert "with 200 bootstrap resamples" in note and "eval.bootstrap_samples to 240 or more" in note
+    assert holm_resolution_note(12, 480, 0.95) == [] and holm_resolution_note(0, 10, 0.95) == []

@@ -32,6 +32,7 @@ from astgan.evaluation.study_regions import (
 from astgan.evaluation.study_report import (
     ARM_NAMES,
     ARM_ORDER,
+    holm_resolution_note,
     mark_holm,
     paired_shown,
     seed_arrays,
@@ -136,8 +137,10 @@ def identical_line(identical: dict[str, list[str]]) -> str:
             f"{', '.join(ARM_NAMES[a] for a in arms)}.")
 
 
-def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence: float) -> str:
+def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence: float,
+                     n_boot: int | None = None) -> str:
     shown = changed_only(result)
+    family = sum("p_holm" in values["mean_ccc"] for entry in result["budgets"].values() for values in entry.values())
     headers = ["budget", "arm", "mean CCC here", "mean CCC base", "valence CCC diff", "arousal CCC diff",
                "mean CCC diff", "mean CCC diff after Holm"]
     lines = [
@@ -156,6 +159,7 @@ def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence
         "",
         markdown_table(headers, comparison_rows(shown["budgets"])),
         "",
+        *(holm_resolution_note(family, n_boot, confidence) if n_boot else []),
         "## By third of the label plane",
         "",
         "The drop in mean absolute error per song (1..9 scale) here against the base, by how far the song's label "
@@ -198,7 +202,8 @@ def write_vs_base(study_dir: Path, base_dir: Path, differences: dict, n_boot: in
                 "confidence": confidence, "bootstrap_samples": n_boot, **result}
     paths = {
         "summary": write_json(study_dir / "vs_base.json", document),
-        "report": write_text(study_dir / "vs_base.md", vs_base_markdown(result, base_dir, differences, confidence)),
+        "report": write_text(study_dir / "vs_base.md",
+                             vs_base_markdown(result, base_dir, differences, confidence, n_boot)),
         "figure": plot_study_vs_base(changed_only(result)["budgets"], study_dir / "vs_base.png", confidence,
                                      ", ".join(differences) or "no setting"),
     }

@@ -177,6 +177,17 @@ def mark_holm(family: list[dict], alpha: float) -> None:
         mean["p_holm"], mean["shown_holm"] = adjusted, bool(mean["shown"] and adjusted < alpha)
 
 
+def holm_resolution_note(family: int, n_boot: int, confidence: float) -> list[str]:
+    """A warning when too few bootstrap resamples leave Holm's correction unable to show anything: the
+    smallest bootstrap p-value is 2 / (n_boot + 1), and Holm multiplies it by the family's size."""
+    alpha = 1.0 - confidence
+    if family == 0 or 2.0 / (n_boot + 1) * family < alpha:
+        return []
+    needed = int(np.ceil(2.0 * family / alpha))
+    return [f"Note: with {n_boot} bootstrap resamples no verdict can hold after Holm's correction over {family} "
+            f"(the smallest p-value is 2 / {n_boot + 1}); set eval.bootstrap_samples to {needed} or more.", ""]
+
+
 def verdict_word(mean: dict) -> str:
     """shown / not shown, and for a shown one whether it is still shown after Holm's correction."""
     if not mean["shown"]:
@@ -265,6 +276,7 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         "",
         *verdict_lines(summary, confidence),
         "",
+        *holm_resolution_note(next(iter(summary.values())).get("family", 0), cfg.eval.bootstrap_samples, confidence),
         *(regions_markdown(regions, confidence) if regions else []),
         *(quality_markdown(quality, confidence) if quality else []),
         "Per fold: study.csv; per song: predictions.csv; every cell is a run folder under this one.",
