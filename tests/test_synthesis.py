@@ -12,6 +12,7 @@ from scipy.stats import gaussian_kde
 
 from astgan.cli import main
 from astgan.config import config_to_yaml
+from astgan.data.prepare import prepare_data
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.evaluation.baselines import band_statistics
 from astgan.gan.quality import (
@@ -29,7 +30,7 @@ from astgan.gan.quality import (
 )
 from astgan.gan.quality_text import format_quality_table, quality_markdown
 from astgan.gan.reference_sets import REFERENCE_DRAWS, reference_split
-from astgan.gan.synthesis import sample_conditions, synthesize
+from astgan.gan.synthesis import label_consistent, sample_conditions, synthesize
 from astgan.regressor.train import load_synthetic
 
 from helpers import tiny_config
@@ -276,6 +277,42 @@ def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     np.testing.assert_array_equal(load_synthetic(cfg)[0], specs)
     assert again["realism"] == quality["realism"] and again["label_fidelity"] == quality["label_fidelity"]
     assert again["judge"]["source"].endswith("(cached)")
+
+
+def test_the_filter_asks_for_at_least_one_candidate_per_segment():
+    from astgan.config import Config
+    from astgan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"synth.filter.*must be >= 1"):
+        Config().with_overrides("synth.filter=0.5")
+
+
+def test_the_label_consistency_filter_keeps_the_closest_reads_in_drawing_order():
+    asked = np.zeros((6, 2))
+    read = np.array([[0.5, 0.5], [0.0, 0.1], [0.9, 0.0], [0.0, 0.0], [0.2, 0.2], [0.1, 0.0]])
+    assert label_consistent(read, asked, 3).tolist() == [1, 3, 5]
+    assert label_consistent(read, asked, 6).tolist() == list(range(6))
+
+
+@pytest.mark.slow
+def test_a_filtered_set_carries_its_labels_better_and_its_report_judges_the_generator(trained_run, tmp_path):
+    from astgan.gan.judge import load_or_train_judge
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run)
+    plain = trained_run.with_overrides(f"run.dir={run}")
+    errors = {}
+    for factor in (1.0, 3.0):
+        cfg = plain.with_overrides(f"synth.filter={factor}")
+        quality = synthesize(cfg, progress=False)
+        specs, labels = load_synthetic(cfg)
+        assert len(specs) == 40 and quality["filter"] == factor
+        data = prepare_data(cfg, progress=False)
+        judge = load_or_train_judge(cfg, data.segments("train"), data.segments("val"), "cpu")
+        read = judge.predict(specs.astype(np.float32), data.segments("train").normalization)
+        errors[factor] = (np.abs(read - labels).mean(), quality["label_fidelity"])
+    assert errors[3.0][0] < errors[1.0][0]  # the kept segments' labels are read closer to the asked ones
+    assert errors[3.0][1] == errors[1.0][1]  # fidelity is measured on fresh draws: the filter cannot flatter it
 
 
 @pytest.mark.slow

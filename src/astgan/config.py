@@ -105,11 +105,16 @@ class SynthConfig:
     # real TRAIN segments (cached in synthetic/judge.pt); or a path to an ast/best.pt trained on real
     # data only (ast.synthetic_ratio = 0), e.g. a study cell's real-only regressor.
     judge: str | None = None
+    # Label-consistency filter: draw this many times synth.n candidates and keep the synth.n whose label
+    # the quality report's judge reads closest to the one asked for; 1 = keep every draw
+    filter: float = 1.0
 
     def check(self) -> None:
         require_positive("synth", self, "n", "batch_size")
         if self.jitter < 0:
             fail("synth.jitter", f"must be >= 0, got {self.jitter}")
+        if self.filter < 1:
+            fail("synth.filter", f"must be >= 1 (how many candidates per kept segment), got {self.filter}")
 
 
 @dataclass

@@ -5,6 +5,11 @@
 (N, 2) float32 on -1..1), ``quality.json`` and ``quality.md`` (see :mod:`astgan.gan.quality`),
 ``judge.pt`` (the cached judge, :mod:`astgan.gan.judge`) and three figures:
 ``real_vs_synthetic.png``, ``labels.png`` and ``mean_spectrum.png``.
+
+With ``synth.filter`` above 1 the generator draws that many times ``synth.n`` candidates, and only
+the ``synth.n`` whose label the judge reads closest to the one asked for are written (a
+label-consistency filter). The quality report's label fidelity is measured on fresh draws, not on
+the filtered set, so the filter cannot flatter it.
 """
 
 from __future__ import annotations
@@ -111,6 +116,13 @@ def generate(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int
     return np.concatenate(list(generate_chunks(generator, conditions, batch_size, seed, device, progress)))
 
 
+def label_consistent(read: np.ndarray, asked: np.ndarray, n: int) -> np.ndarray:
+    """(n,) indices, in drawing order, of the n segments whose (N, 2) ``read`` labels (the judge's, -1..1)
+    lie closest to the (N, 2) ``asked`` ones (mean absolute difference over valence and arousal)."""
+    distance = np.abs(np.asarray(read, np.float64) - np.asarray(asked, np.float64)).mean(axis=1)
+    return np.sort(np.argsort(distance, kind="stable")[:n])
+
+
 def synthesize(cfg: Config, progress: bool = True) -> dict:
     """Generate ``synth.n`` segments with the run's generator, write them, report their quality.
 
@@ -126,17 +138,23 @@ def synthesize(cfg: Config, progress: bool = True) -> dict:
     device = resolve_device(cfg.run.device)
     synth = cfg.synth
     rng = np.random.default_rng(synth.seed)
-    conditions = sample_conditions(data.labels("train"), synth.n, synth.sampler, synth.jitter, rng)
+    candidates = max(synth.n, round(synth.n * synth.filter))
+    conditions = sample_conditions(data.labels("train"), candidates, synth.sampler, synth.jitter, rng)
     started = time.perf_counter()
     specs = generate(generator, conditions, synth.batch_size, synth.seed, device, progress)
     seconds = time.perf_counter() - started
     log.info(f"generated {len(specs)} segments in {seconds:.1f}s ({len(specs) / seconds:.0f}/s) on {device}")
+    if candidates > synth.n:
+        judge = load_or_train_judge(cfg, data.segments("train"), data.segments("val"), device)
+        keep = label_consistent(judge.predict(specs, data.segments("train").normalization), conditions, synth.n)
+        log.info(f"kept the {synth.n} of {candidates} segments whose label the judge reads closest to the asked one")
+        specs, conditions = specs[keep], conditions[keep]
     write_synthetic(paths.synthetic, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
 
     started = time.perf_counter()
     written = specs.astype(np.float16).astype(np.float32)  # as written: copies are judged as they are stored
     quality = assess_quality(cfg, generator, data, written, device)
-    quality.update(sampler=synth.sampler, generator=str(generator_path),
+    quality.update(sampler=synth.sampler, filter=synth.filter, generator=str(generator_path),
                    generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)},
                    report_seconds=time.perf_counter() - started)
     write_json(paths.quality, quality)
