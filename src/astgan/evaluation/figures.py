@@ -82,6 +82,8 @@ def plot_paired_differences(differences: dict[str, np.ndarray], summary: dict, p
 
 
 STUDY_COLORS = {"real": "tab:blue", "gan": "tab:red", "control": "tab:green", "ridge": "grey"}
+# a comparison takes its first arm's colour, so a panel of differences reads like the curves beside it
+COMPARISON_COLORS = {"gan - real": "tab:red", "control - real": "tab:green", "gan - control": "tab:purple"}
 
 
 def plot_study(summary: dict, path: Path, confidence: float) -> Path:
@@ -116,7 +118,7 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
         centre = np.arange(len(budgets)) + (i - (len(names) - 1) / 2) * width
         estimate = np.array([v["difference"] for v in values])
         errors = np.array([[v["difference"] - v["low"] for v in values], [v["high"] - v["difference"] for v in values]])
-        diff_ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+        diff_ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name, color=COMPARISON_COLORS[name])
     diff_ax.axhline(0.0, color="k", lw=0.8)
     diff_ax.set_xticks(np.arange(len(budgets)), [f"{float(b):.0%}" for b in budgets])
     diff_ax.set_xlabel("real-data budget")
@@ -146,7 +148,8 @@ def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
             centre = np.arange(len(GROUPS)) + (i - (len(comparisons) - 1) / 2) * width
             estimate = np.array([v["difference"] for v in values])
             errors = np.array([estimate - [v["low"] for v in values], [v["high"] for v in values] - estimate])
-            line = ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name)
+            line = ax.errorbar(centre, estimate, yerr=errors, fmt="o", capsize=3, label=name,
+                               color=COMPARISON_COLORS.get(name))
             matched = regions[budget].get("matched", {}).get(name)
             if matched:  # open marker: the same comparison at equal prediction spread
                 ax.plot(centre, [matched[group]["difference"] for group in GROUPS], "o", mfc="none",
