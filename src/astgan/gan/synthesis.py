@@ -29,7 +29,7 @@ from astgan.data.labels import nearest_to_corners
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import write_synthetic
 from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_spectrum
-from astgan.gan.judge import load_or_train_judge
+from astgan.gan.judge import Judge, load_or_train_judge
 from astgan.gan.models import load_generator
 from astgan.gan.quality import (
     QualityInputs,
@@ -144,22 +144,24 @@ def synthesize(cfg: Config, progress: bool = True) -> dict:
     specs = generate(generator, conditions, synth.batch_size, synth.seed, device, progress)
     seconds = time.perf_counter() - started
     log.info(f"generated {len(specs)} segments in {seconds:.1f}s ({len(specs) / seconds:.0f}/s) on {device}")
+
+    started = time.perf_counter()  # the report's time, its judge included
+    train = data.segments("train")
+    # one judge serves the filter and the quality report (loading it twice would score VAL twice)
+    judge = load_or_train_judge(cfg, train, data.segments("val"), device)
     if candidates > synth.n:
-        judge = load_or_train_judge(cfg, data.segments("train"), data.segments("val"), device)
-        keep = label_consistent(judge.predict(specs, data.segments("train").normalization), conditions, synth.n)
+        keep = label_consistent(judge.predict(specs, train.normalization), conditions, synth.n)
         log.info(f"kept the {synth.n} of {candidates} segments whose label the judge reads closest to the asked one")
         specs, conditions = specs[keep], conditions[keep]
     write_synthetic(paths.synthetic, specs, conditions, cfg.features.n_mels, cfg.features.segment_frames)
 
-    started = time.perf_counter()
     written = specs.astype(np.float16).astype(np.float32)  # as written: copies are judged as they are stored
-    quality = assess_quality(cfg, generator, data, written, device)
+    quality = assess_quality(cfg, generator, data, written, judge, device)
     quality.update(sampler=synth.sampler, filter=synth.filter, generator=str(generator_path),
                    generation={"seconds": seconds, "segments_per_second": len(specs) / seconds, "device": str(device)},
                    report_seconds=time.perf_counter() - started)
     write_json(paths.quality, quality)
     write_text(paths.quality_md, quality_markdown(quality))
-    train = data.segments("train")
     _write_figures(generator, train, quality_features(train), describe([written]), conditions, cfg, device,
                    paths.synthetic_dir)
     return quality
@@ -171,12 +173,12 @@ def quality_features(segments: SegmentDataset) -> SegmentFeatures:
 
 
 def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, written: np.ndarray,
-                   device: torch.device) -> dict:
+                   judge: Judge, device: torch.device) -> dict:
     """The quality report (:mod:`astgan.gan.quality`) of ``written`` (N, n_mels, frames) and of the
-    generator, with every synthetic set drawn at the labels of the real set it is compared with."""
+    generator, with every synthetic set drawn at the labels of the real set it is compared with;
+    ``judge``: the run's (:func:`astgan.gan.judge.load_or_train_judge`)."""
     synth = cfg.synth
     train, val = data.segments("train"), data.segments("val")
-    judge = load_or_train_judge(cfg, train, val, device)
     embed = lambda chunk: judge.embed(chunk, train.normalization)  # noqa: E731
     predict = lambda chunk: judge.predict(chunk, train.normalization)  # noqa: E731
 
