@@ -381,7 +381,7 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
         click.echo(f"writing the demo data into {cfg.data.root} first")
         write_demo_data(cfg, quick)
-    from astgan.evaluation.study_answer import answer_lines
+    from astgan.evaluation.study_answer import brief_lines
     from astgan.evaluation.study_report import pooled_table, verdict_lines
 
     result = run_study(cfg, resume=resume, echo=click.echo, base=base)
@@ -390,8 +390,8 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     click.echo("\nverdict (an effect is shown only when its interval excludes 0):")
     click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
     click.echo("\nin brief:")
-    click.echo("\n".join(answer_lines(result.summary["budgets"], result.summary.get("regions"),
-                                       result.summary.get("quality_vs_effect"))[2:-1]))
+    click.echo("\n".join(brief_lines(result.summary["budgets"], result.summary.get("regions"),
+                                      result.summary.get("quality_vs_effect"))))
     click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
                f"report {result.paths['report']}, figures {result.paths['figure']} and "
                f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)"

@@ -68,12 +68,16 @@ def quality_line(quality: dict) -> str:
     return f"- GAN quality and gain: shown to go with the gain: {', '.join(shown)} ({quality['n_gans']} GANs)."
 
 
-def answer_lines(summary: dict, regions: dict | None, quality: dict | None) -> list[str]:
-    """The "In brief" section of study.md (mean CCC over valence and arousal, pooled over folds)."""
-    lines = ["## In brief", ""]
-    lines += [comparison_line(summary, name, title) for name, title in COMPARED]
+def brief_lines(summary: dict, regions: dict | None, quality: dict | None) -> list[str]:
+    """The answer's lines (mean CCC over valence and arousal, pooled over folds), as the command prints them."""
+    lines = [comparison_line(summary, name, title) for name, title in COMPARED]
     if regions:
         lines.append(edge_line(regions))
     if quality and quality["measures"]:
         lines.append(quality_line(quality))
-    return [*lines, ""]
+    return lines
+
+
+def answer_lines(summary: dict, regions: dict | None, quality: dict | None) -> list[str]:
+    """The "In brief" section of study.md: :func:`brief_lines` under its heading."""
+    return ["## In brief", "", *brief_lines(summary, regions, quality), ""]

@@ -248,6 +248,7 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
     """``study.md``: the design in a paragraph, the answer in brief, the pooled table, the verdicts, and
     (given) the regions and the GANs' quality against their arms' gains."""
     study, confidence = cfg.study, cfg.eval.confidence
+    family = next(iter(summary.values())).get("family", 0)  # verdicts read together (mark_family)
     lines = [
         "# Does the GAN help? A cross-validated learning curve",
         "",
@@ -270,13 +271,13 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
         "## Verdict per budget",
         "",
         "An effect is shown only when its paired-bootstrap interval excludes 0. These verdicts are read together "
-        f"({next(iter(summary.values())).get('family', 0)} of them), so each shown one also says whether it "
+        f"({family} of them), so each shown one also says whether it "
         "survives Holm's correction over all of them (bootstrap p-values, the same 1 - confidence for the "
         "whole family): by chance alone about one true null in twenty is shown at 95%.",
         "",
         *verdict_lines(summary, confidence),
         "",
-        *holm_resolution_note(next(iter(summary.values())).get("family", 0), cfg.eval.bootstrap_samples, confidence),
+        *holm_resolution_note(family, cfg.eval.bootstrap_samples, confidence),
         *(regions_markdown(regions, confidence) if regions else []),
         *(quality_markdown(quality, confidence) if quality else []),
         "Per fold: study.csv; per song: predictions.csv; every cell is a run folder under this one.",
