@@ -211,7 +211,7 @@ def test_an_older_run_still_evaluates_and_predicts_but_is_not_exported(evaluated
     table = pd.read_csv(tmp_path / "old.csv")
     segments = table[table["level"] == "segment"]
     first = result.songs[0][0]
-    from astgan.regressor.predict import segment_file
+    from astgan.regressor.library import segment_file
 
     item = segment_file(first, old_cfg.features, trained.normalization)
     with torch.no_grad():

@@ -26,7 +26,8 @@ from astgan.data.features import segment_starts
 from astgan.errors import DataError, MissingArtifactError
 from astgan.regressor import predict as predict_module
 from astgan.regressor.inference import load_trained
-from astgan.regressor.predict import find_audio_files, predict_files, predict_stream, segmented_files, shard_files
+from astgan.regressor.library import find_audio_files, segmented_files, shard_files
+from astgan.regressor.predict import predict_files, predict_stream
 from astgan.regressor.prediction_csv import HEADER, part_path, read_rows
 
 RATES = (22050, 44100, 48000)

@@ -170,7 +170,8 @@ class Model:
         from tqdm import tqdm
 
         from astgan.data.labels import to_deam_scale
-        from astgan.regressor.predict import SegmentedFile, find_audio_files, predict_stream, segmented_files
+        from astgan.regressor.library import SegmentedFile, find_audio_files, segmented_files
+        from astgan.regressor.predict import predict_stream
 
         files = find_audio_files([paths] if isinstance(paths, (str, Path)) else list(paths))
         trained = self.trained
