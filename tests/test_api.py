@@ -46,6 +46,20 @@ def test_the_api_names_are_documented_and_resolve_lazily():
         astgan.nothing_here  # noqa: B018
 
 
+def test_the_version_comes_from_the_package_metadata_or_says_unknown(monkeypatch):
+    import importlib.metadata
+
+    from astgan.artifacts import UNKNOWN_VERSION
+
+    assert astgan.__version__ == importlib.metadata.version("astgan")
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # a source tree on PYTHONPATH, never installed
+    assert astgan.__version__ == UNKNOWN_VERSION == "0+unknown"
+
+
 def test_load_model_predicts_a_dataframe_like_the_cli_csv(trained_tiny_run, demo_root_small, tmp_path):
     songs = sorted((demo_root_small / "DEAM_audio" / "MEMD_audio").glob("*.mp3"))[:4]
     broken = tmp_path / "broken.mp3"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from astgan.artifacts import load_checkpoint, read_json, write_json, write_text
+from astgan.artifacts import load_checkpoint, package_version, read_json, write_json, write_text
 from astgan.config import Config, FeaturesConfig
 from astgan.data.features import Normalization
 from astgan.errors import AstganError, CheckpointError
@@ -125,12 +125,10 @@ def feature_extractor(features: FeaturesConfig, normalization: Normalization):
 
 def export_metadata(cfg: Config, normalization: Normalization, ckpt: dict, best: Path, report: dict | None) -> dict:
     """``astgan.json``: plain data that lets astgan rebuild the run's inputs and outputs exactly."""
-    import astgan
-
     f = cfg.features
     return {
         "format": EXPORT_FORMAT,
-        "astgan_version": astgan.__version__,
+        "astgan_version": package_version(),
         "labels": {"names": ["valence", "arousal"], "scale": [-1.0, 1.0],
                    "to_deam_scale": "deam = 4 * x + 5 (DEAM's 1..9 self-assessment scale)"},
         "features": {"sample_rate": f.sample_rate, "n_mels": f.n_mels, "frame_length_ms": f.frame_length_ms,
