@@ -15,7 +15,7 @@ from astgan.errors import DataError, MissingArtifactError
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, two_sided_p
 from astgan.evaluation.compare import compare_runs, compare_seeded_runs, comparison_table
 from astgan.evaluation.evaluate import predictions_frame
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 
 N_SONGS = 40
 

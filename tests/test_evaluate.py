@@ -16,7 +16,7 @@ from astgan.data.labels import labels_of, to_unit_scale
 from astgan.data.prepare import read_songs_csv
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.evaluation.evaluate import baseline_predictions, evaluate
-from astgan.evaluation.metrics import regression_report
+from astgan.metrics import regression_report
 
 METRICS = {"ccc", "pearson", "r2", "rmse", "mae"}
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from astgan.cli import main
 from astgan.data.labels import to_unit_scale
 from astgan.data.splits import assign_folds, budget_split, fold_split
-from astgan.evaluation.metrics import regression_report
+from astgan.metrics import regression_report
 from astgan.study import ARMS, Cell, Unit, plan, unit_config, unit_dir
 
 from helpers import tiny_config

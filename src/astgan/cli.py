@@ -195,7 +195,8 @@ def extract(config_path: str, overrides: tuple[str, ...]) -> None:
 def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | None) -> None:
     """Evaluate the best regressor on the TEST songs beside two baselines; write <run>/eval/."""
     from astgan.evaluation.evaluate import evaluate as evaluate_run
-    from astgan.evaluation.report import paired_sentence, song_level_table
+    from astgan.evaluation.report import paired_sentence
+    from astgan.metrics import song_level_table
 
     cfg = load_run_config(config_path, overrides)
     if compare_with is not None:  # fail before the work when the other run cannot be compared

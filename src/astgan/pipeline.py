@@ -145,7 +145,7 @@ def mean_report(reports: list[dict]) -> dict:
 
 def final_table(result: DemoResult) -> str:
     """Per dimension CCC / r / R² / RMSE for both arms (mean over seeds) and both baselines, song level."""
-    from astgan.evaluation.report import fmt, markdown_table
+    from astgan.metrics import fmt, markdown_table
 
     n = len(result.augmented)
     over = f" (mean of {n} seeds)" if n > 1 else ""
@@ -165,7 +165,7 @@ def final_table(result: DemoResult) -> str:
 def gan_effect_lines(comparison: dict) -> list[str]:
     """One line per dimension: the difference in song-level CCC and its bootstrap interval."""
     from astgan.evaluation.compare import per_seed_lines, verdict
-    from astgan.evaluation.report import fmt, fmt_interval
+    from astgan.metrics import fmt, fmt_interval
 
     n_seeds = comparison.get("n_seeds", 1)
     seeds = f", CCC averaged over {n_seeds} training seeds per arm" if n_seeds > 1 else ""

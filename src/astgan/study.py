@@ -49,11 +49,11 @@ from astgan.data.prepare import load_songs_with_features, prepare_data
 from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.errors import AstganError
 from astgan.evaluation.evaluate import baseline_predictions
-from astgan.evaluation.metrics import regression_report, song_means
 from astgan.evaluation.study_compare import write_vs_base
 from astgan.evaluation.study_report import write_study_outputs
 from astgan.gan.synthesis import synthesize
 from astgan.gan.train import train_gan
+from astgan.metrics import regression_report, song_means
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device

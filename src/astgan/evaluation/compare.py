@@ -27,7 +27,8 @@ from astgan.artifacts import write_json, write_text
 from astgan.data.labels import to_unit_scale
 from astgan.errors import DataError, MissingArtifactError
 from astgan.evaluation.bootstrap import paired_difference
-from astgan.evaluation.report import PREDICTION_COLUMNS, fmt, fmt_interval, markdown_table
+from astgan.evaluation.report import PREDICTION_COLUMNS
+from astgan.metrics import fmt, fmt_interval, markdown_table
 from astgan.paths import RunPaths
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Reads ``ast/best.pt`` and the split saved in the run folder, and writes ``eval/``:
 
 - ``report.json``: ``{"song": {...}, "segment": {...}, "baselines": {"mean": {...}, "ridge": {...}}, ...}``
-  where each ``{...}`` is a :func:`astgan.evaluation.metrics.regression_report` (per dimension CCC, Pearson r,
+  where each ``{...}`` is a :func:`astgan.metrics.regression_report` (per dimension CCC, Pearson r,
   R², RMSE and MAE on the 1..9 scale, plus mean CCC); song level averages each song's segment
   predictions. Extra keys: bootstrap intervals of the song-level CCCs, a paired bootstrap of the
   model against the ridge, the baselines at segment level, counts and wall time.
@@ -34,8 +34,8 @@ from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
 from astgan.evaluation.baselines import band_statistics, fit_ridge, mean_predictor
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
-from astgan.evaluation.metrics import regression_report, song_means
 from astgan.evaluation.report import PREDICTION_COLUMNS, report_markdown
+from astgan.metrics import regression_report, song_means
 from astgan.paths import RunPaths
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.runtime import resolve_device

@@ -21,7 +21,6 @@ from astgan.artifacts import write_json, write_text
 from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
 from astgan.evaluation.compare import LABEL_TOLERANCE
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
 from astgan.evaluation.study_regions import (
     effect_cell,
     matched_markdown,
@@ -39,6 +38,7 @@ from astgan.evaluation.study_report import (
     verdict_word,
     with_seed_column,
 )
+from astgan.metrics import fmt, fmt_interval, markdown_table
 
 BASE_SUFFIX = " (base)"
 

@@ -23,7 +23,7 @@ from scipy.stats import rankdata
 
 from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.bootstrap import percentile_interval
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.metrics import fmt, fmt_interval, markdown_table
 
 EFFECT = "gan_minus_real"  # the GAN arm's mean CCC minus the real-only arm's, same fold, budget and seed
 

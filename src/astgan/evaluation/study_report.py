@@ -33,11 +33,10 @@ from astgan.artifacts import write_json, write_text
 from astgan.config import Config
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
-from astgan.evaluation.metrics import regression_report
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
 from astgan.evaluation.study_answer import answer_lines
 from astgan.evaluation.study_quality import gan_table, quality_markdown, quality_vs_effect
 from astgan.evaluation.study_regions import region_effects, regions_markdown
+from astgan.metrics import fmt, fmt_interval, markdown_table, regression_report
 
 ARM_ORDER = ("real", "gan", "control", "ridge")
 ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}

@@ -31,7 +31,7 @@ from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
 from astgan.data.features import Normalization
 from astgan.errors import CheckpointError
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 from astgan.regressor.model import build_regressor
 
 log = logging.getLogger(__name__)

@@ -45,8 +45,8 @@ import torch.nn.functional as F
 
 from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.baselines import band_statistics, fit_ridge
-from astgan.evaluation.metrics import ccc, pearson
 from astgan.gan.reference_sets import ReferenceSplit
+from astgan.metrics import ccc, pearson
 
 POOLED_SHAPE = (32, 64)  # (bands, frames) of the pooled segments that distances compare
 MAX_PAIRWISE = 512  # diversity is estimated on a random subset of at most this many segments

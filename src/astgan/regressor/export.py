@@ -32,6 +32,7 @@ from astgan.artifacts import load_checkpoint, package_version, read_json, write_
 from astgan.config import Config, FeaturesConfig
 from astgan.data.features import Normalization
 from astgan.errors import AstganError, CheckpointError
+from astgan.metrics import song_level_table
 from astgan.paths import RunPaths
 
 log = logging.getLogger(__name__)
@@ -226,8 +227,6 @@ def _evaluation_section(report: dict | None) -> list[str]:
     if report is None:
         return ["Not evaluated: the run folder had no `eval/report.json` when it was exported "
                 "(`astgan evaluate` writes it). Do not use this model before you have measured it.", ""]
-    from astgan.evaluation.report import song_level_table
-
     ints = report.get("intervals", {})
     lines = [
         f"Song level on the run's **{report['n_test_songs']} TEST songs** (never seen in training or model "

@@ -32,7 +32,7 @@ from astgan.data.batches import ExtraItems, SegmentBank, TrainingBatches
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import read_synthetic
 from astgan.errors import AstganError, DataError, MissingArtifactError
-from astgan.evaluation.metrics import regression_report, song_means
+from astgan.metrics import regression_report, song_means
 from astgan.regressor.accelerator import device_batch, make_accelerator
 from astgan.regressor.early_stopping import EarlyStopping
 from astgan.regressor.losses import regression_loss
