@@ -12,20 +12,17 @@ from scipy.stats import gaussian_kde
 
 from astgan.cli import main
 from astgan.config import config_to_yaml
+from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.prepare import prepare_data
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.evaluation.baselines import band_statistics
 from astgan.gan.quality import (
     MAX_COPY_SHARE,
     QualityInputs,
     describe,
     flag_copies,
-    frame_change,
     frechet_block,
     frechet_distance,
-    mean_pairwise_distance,
     nearest_distances,
-    pooled_vectors,
     quality_report,
 )
 from astgan.gan.quality_text import format_quality_table, quality_markdown

@@ -29,10 +29,11 @@ import torch
 from astgan.artifacts import check_config_compatible, require, write_json, write_text
 from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
+from astgan.data.descriptors import band_statistics
 from astgan.data.labels import to_deam_scale
 from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
-from astgan.evaluation.baselines import band_statistics, fit_ridge, mean_predictor
+from astgan.evaluation.baselines import fit_ridge, mean_predictor
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
 from astgan.evaluation.report import PREDICTION_COLUMNS, report_markdown
 from astgan.metrics import regression_report, song_means

@@ -87,7 +87,7 @@ def plot_mean_spectrum(real_band_stats: np.ndarray, synthetic_band_stats: np.nda
     """Per-band mean and movement of real TRAIN vs synthetic segments.
 
     Inputs: (N, 2 n_mels) per-band statistics (means then stds over time, as
-    :func:`astgan.evaluation.baselines.band_statistics` returns). Left: band means; right: each band's
+    :func:`astgan.data.descriptors.band_statistics` returns). Left: band means; right: each band's
     standard deviation over time. Lines are averages over segments, shades +-1 sd across segments.
     """
     plt = pyplot()
