@@ -15,7 +15,9 @@ from astgan.config import config_to_yaml
 from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.prepare import prepare_data
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.gan.quality import (
+from astgan.regressor.train import load_synthetic
+from astgan.synthetic.conditions import sample_conditions
+from astgan.synthetic.quality import (
     MAX_COPY_SHARE,
     QualityInputs,
     describe,
@@ -25,10 +27,9 @@ from astgan.gan.quality import (
     nearest_distances,
     quality_report,
 )
-from astgan.gan.quality_text import format_quality_table, quality_markdown
-from astgan.gan.reference_sets import REFERENCE_DRAWS, reference_split
-from astgan.gan.synthesis import label_consistent, sample_conditions, synthesize
-from astgan.regressor.train import load_synthetic
+from astgan.synthetic.quality_text import format_quality_table, quality_markdown
+from astgan.synthetic.reference_sets import REFERENCE_DRAWS, reference_split
+from astgan.synthetic.synthesis import label_consistent, synthesize
 
 from helpers import tiny_config
 
@@ -134,8 +135,8 @@ def test_the_reference_sets_are_song_disjoint_and_of_equal_size_and_song_count()
 def test_a_large_train_set_is_compared_through_a_pool_and_positions_map_into_it(monkeypatch):
     """Above MAX_POOL segments the stand-in set is generated at a random pool of TRAIN segments;
     every draw takes its TRAIN sets from that pool, and in_pool finds their rows in the stand-in set."""
-    monkeypatch.setattr("astgan.gan.reference_sets.MAX_POOL", 40)
-    monkeypatch.setattr("astgan.gan.reference_sets.MAX_COMPARED", 12)
+    monkeypatch.setattr("astgan.synthetic.reference_sets.MAX_POOL", 40)
+    monkeypatch.setattr("astgan.synthetic.reference_sets.MAX_COMPARED", 12)
     train_songs = np.repeat(np.arange(30), 5)  # 150 segments
     val_songs = np.repeat(np.arange(100, 104), 5)
     split = reference_split(train_songs, val_songs, seed=0)
@@ -293,7 +294,7 @@ def test_the_label_consistency_filter_keeps_the_closest_reads_in_drawing_order()
 
 @pytest.mark.slow
 def test_a_filtered_set_carries_its_labels_better_and_its_report_judges_the_generator(trained_run, tmp_path):
-    from astgan.gan.judge import load_or_train_judge
+    from astgan.synthetic.judge import load_or_train_judge
 
     run = tmp_path / "run"
     shutil.copytree(trained_run.run_dir, run)

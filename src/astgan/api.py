@@ -67,7 +67,7 @@ def train_gan(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
 
 def synthesize(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """Draw the synthetic set from the trained generator (``astgan synthesize``); returns its quality report."""
-    from astgan.gan.synthesis import synthesize as _synthesize
+    from astgan.synthetic.synthesis import synthesize as _synthesize
 
     return _synthesize(_run_config(cfg, overrides))
 

@@ -317,8 +317,8 @@ def train_gan_command(config_path: str, overrides: tuple[str, ...], resume: bool
 @config_options
 def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
     """Draw synthetic spectrograms from the trained generator and report their quality beside real data."""
-    from astgan.gan.quality_text import format_quality_table
-    from astgan.gan.synthesis import synthesize as run_synthesis
+    from astgan.synthetic.quality_text import format_quality_table
+    from astgan.synthetic.synthesis import synthesize as run_synthesis
 
     cfg = load_run_config(config_path, overrides)
     started = time.perf_counter()

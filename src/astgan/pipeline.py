@@ -87,9 +87,9 @@ def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bo
     from astgan.data.prepare import prepare_data, split_summary
     from astgan.evaluation.compare import compare_seeded_runs
     from astgan.evaluation.evaluate import evaluate
-    from astgan.gan.synthesis import synthesize
     from astgan.gan.train import train_gan
     from astgan.regressor.train import train_ast
+    from astgan.synthetic.synthesis import synthesize
 
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")

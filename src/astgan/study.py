@@ -51,13 +51,13 @@ from astgan.errors import AstganError
 from astgan.evaluation.evaluate import baseline_predictions
 from astgan.evaluation.study_compare import write_vs_base
 from astgan.evaluation.study_report import write_study_outputs
-from astgan.gan.synthesis import synthesize
 from astgan.gan.train import train_gan
 from astgan.metrics import regression_report, song_means
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device
 from astgan.study_base import check_same_test_songs, config_differences, load_base, reuse_from_base
+from astgan.synthetic.synthesis import synthesize
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Does a better GAN help more? The study's GANs, their quality reports and their arms' effects.
 
 Every cell of a study trains its own GAN per training seed, and every GAN has its quality report
-(:mod:`astgan.gan.quality`). If the GAN arm's gain comes from what the synthetic segments carry,
+(:mod:`astgan.synthetic.quality`). If the GAN arm's gain comes from what the synthetic segments carry,
 a GAN that scores better there should give its arm more of a gain over the real-only arm of the same
 fold, budget and seed. This module puts the two side by side, one row per GAN (``gans.csv``), and
 measures how they go together with a Spearman correlation **within budget**: the values are ranked

@@ -6,7 +6,7 @@ and the same label distribution as the synthetic set it is compared with.
 - **label fidelity**: a ridge probe on per-band mean and std, fitted on real TRAIN segments,
   predicts (valence, arousal) of segments generated at TRAIN's labels (one per TRAIN segment of
   the pool below: TRAIN's own label distribution); its CCC against the requested labels sits
-  beside the same probe's CCC on real VAL segments. The judge (:mod:`astgan.gan.judge`) gives a
+  beside the same probe's CCC on real VAL segments. The judge (:mod:`astgan.synthetic.judge`) gives a
   second probe.
 - **realism**: the Frechet distance, in two feature spaces (per-band mean + std; the judge's pooled
   embedding), between synthetic segments and real TRAIN segments, divided by the distance between
@@ -16,7 +16,7 @@ and the same label distribution as the synthetic set it is compared with.
   those TRAIN songs). Every compared set has the same number of segments. Which songs land in
   which half moves a single floor a lot (on the demo one draw gave 0.80, another 0.68, and the
   same generator's ratio 1.34 and 2.0), so both distances are averaged over seeded draws of the
-  halves and of the TRAIN songs set against VAL (:mod:`astgan.gan.reference_sets`), and the ratio
+  halves and of the TRAIN songs set against VAL (:mod:`astgan.synthetic.reference_sets`), and the ratio
   is that of the averages; each draw's ratio is kept beside it. One synthetic set per floor serves
   every draw: one segment generated at the label of each TRAIN segment of the pool (all TRAIN
   segments, or a random ``MAX_POOL`` of them), one at each compared VAL segment.
@@ -45,8 +45,8 @@ import torch
 from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.baselines import fit_ridge
-from astgan.gan.reference_sets import ReferenceSplit
 from astgan.metrics import ccc, pearson
+from astgan.synthetic.reference_sets import ReferenceSplit
 
 # memorisation: flagged when nearer to TRAIN than this fraction of VAL's 5th-percentile distance
 COPY_FRACTION = 0.5
