@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from astgan.evaluation.figures import plot_study_quality
-from astgan.evaluation.study_quality import (
+from astgan.study.quality import (
     EFFECT,
     MEASURES,
     gan_table,
@@ -16,7 +16,7 @@ from astgan.evaluation.study_quality import (
     quality_vs_effect,
     within_budget_spearman,
 )
-from astgan.study import Cell, Unit
+from astgan.study.runner import Cell, Unit
 
 
 def quality_report(fidelity: float, frechet: float, diversity_ratio: float = 1.0) -> dict:

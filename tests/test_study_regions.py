@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from astgan.evaluation.figures import plot_study_regions
-from astgan.evaluation.study_regions import (
+from astgan.study.regions import (
     CONTRAST,
     label_distance,
     region_effects,

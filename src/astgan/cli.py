@@ -375,15 +375,15 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
     from astgan.pipeline import needs_demo_data, write_demo_data
-    from astgan.study import QUICK_OVERRIDES, run_study
+    from astgan.study.runner import QUICK_OVERRIDES, run_study
 
     extra = QUICK_OVERRIDES if quick else ()
     cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))
     if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
         click.echo(f"writing the demo data into {cfg.data.root} first")
         write_demo_data(cfg, quick)
-    from astgan.evaluation.study_answer import brief_lines
-    from astgan.evaluation.study_report import pooled_table, verdict_lines
+    from astgan.study.answer import brief_lines
+    from astgan.study.report import pooled_table, verdict_lines
 
     result = run_study(cfg, resume=resume, echo=click.echo, base=base)
     click.echo(f"\nsong-level CCC pooled over {cfg.study.folds} folds, {cfg.eval.confidence:.0%} intervals:")
@@ -399,7 +399,7 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
                + (f", {result.paths['quality_figure'].name} (does a better GAN help more?)"
                   if "quality_figure" in result.paths else ""))
     if result.vs_base is not None:
-        from astgan.evaluation.study_compare import verdict_lines as base_lines
+        from astgan.study.compare import verdict_lines as base_lines
 
         click.echo(f"\nagainst the base study {base} (this minus base, mean CCC, {cfg.eval.confidence:.0%} interval):")
         click.echo("\n".join(base_lines(result.vs_base)))

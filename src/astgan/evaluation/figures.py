@@ -90,9 +90,9 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
     """The study at a glance: pooled mean CCC against the real-data budget, one line per arm with its
     interval band (left), and the paired differences between arms with their intervals (right).
 
-    ``summary``: :func:`astgan.evaluation.study_report.compare_arms`'s result.
+    ``summary``: :func:`astgan.study.report.compare_arms`'s result.
     """
-    from astgan.evaluation.study_report import ARM_NAMES
+    from astgan.study.report import ARM_NAMES
 
     plt = pyplot()
     budgets = sorted(summary, key=float)
@@ -133,9 +133,9 @@ def plot_study_regions(regions: dict, path: Path, confidence: float) -> Path:
     song in the centre, middle and edge thirds of the label plane, with paired-bootstrap intervals; open
     circles: the same comparisons at equal prediction spread (``regions[budget]["matched"]``, where present).
 
-    ``regions``: :func:`astgan.evaluation.study_regions.region_effects`'s result.
+    ``regions``: :func:`astgan.study.regions.region_effects`'s result.
     """
-    from astgan.evaluation.study_regions import GROUPS
+    from astgan.study.regions import GROUPS
 
     plt = pyplot()
     budgets = sorted(regions, key=float)
@@ -170,9 +170,9 @@ def plot_study_quality(gans: pd.DataFrame, result: dict, path: Path) -> Path:
     """Does a better GAN help more? One panel per quality measure: each GAN's measure (x) against its arm's
     gain over real-only in mean CCC (y), coloured by budget, with the within-budget Spearman correlation.
 
-    ``gans``: :func:`astgan.evaluation.study_quality.gan_table`; ``result``: its ``quality_vs_effect``.
+    ``gans``: :func:`astgan.study.quality.gan_table`; ``result``: its ``quality_vs_effect``.
     """
-    from astgan.evaluation.study_quality import EFFECT
+    from astgan.study.quality import EFFECT
 
     plt = pyplot()
     measures = list(result["measures"])
@@ -204,10 +204,10 @@ def plot_study_quality(gans: pd.DataFrame, result: dict, path: Path) -> Path:
 def plot_study_vs_base(summary: dict, path: Path, confidence: float, changed: str) -> Path:
     """A study against its base: per budget, each arm's mean-CCC change with its paired interval.
 
-    ``summary``: :func:`astgan.evaluation.study_compare.compare_studies`'s ``budgets``;
+    ``summary``: :func:`astgan.study.compare.compare_studies`'s ``budgets``;
     ``changed``: the settings that differ, for the title.
     """
-    from astgan.evaluation.study_report import ARM_NAMES
+    from astgan.study.report import ARM_NAMES
 
     plt = pyplot()
     budgets = sorted(summary, key=float)

@@ -18,8 +18,8 @@ finished units and continues interrupted ones from their last checkpoint. Cells 
 ``study.jobs`` processes of ``study.threads`` torch threads each, so their numbers do not depend on
 how many ran at once. With ``--base RUN_DIR`` the study is a variant of a finished one: what the
 changed settings cannot touch is taken from the base, and every arm is compared with the base's
-(:mod:`astgan.study_base`, :mod:`astgan.evaluation.study_compare`). The statistics and the report
-are :mod:`astgan.evaluation.study_report`::
+(:mod:`astgan.study.base`, :mod:`astgan.study.compare`). The statistics and the report
+are :mod:`astgan.study.report`::
 
     <run.dir>/study/  study.csv  predictions.csv  study.json  study.md  study.png  study_regions.png
                       gans.csv  study_quality.png   (each GAN's quality beside its arm's gain)
@@ -49,14 +49,14 @@ from astgan.data.prepare import load_songs_with_features, prepare_data
 from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.errors import AstganError
 from astgan.evaluation.evaluate import baseline_predictions
-from astgan.evaluation.study_compare import write_vs_base
-from astgan.evaluation.study_report import write_study_outputs
 from astgan.gan.train import train_gan
 from astgan.metrics import regression_report, song_means
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device
-from astgan.study_base import check_same_test_songs, config_differences, load_base, reuse_from_base
+from astgan.study.base import check_same_test_songs, config_differences, load_base, reuse_from_base
+from astgan.study.compare import write_vs_base
+from astgan.study.report import write_study_outputs
 from astgan.synthetic.synthesis import synthesize
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
               base: Path | None = None) -> StudyResult:
     """Plan the study, run the units that are not done yet, and write the study's tables and report.
 
-    ``base``: the run folder of a finished study this one is a variant of (see :mod:`astgan.study_base`).
+    ``base``: the run folder of a finished study this one is a variant of (see :mod:`astgan.study.base`).
     """
     if cfg.ast.synthetic_ratio <= 0:
         raise AstganError("the study adds extra items on top of each real batch: set ast.synthetic_ratio > 0 "

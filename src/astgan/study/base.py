@@ -2,7 +2,7 @@
 
 A variant repeats a finished study with a few settings changed (say ``synth.sampler``), and every
 arm is then compared with the same arm of the base, song by song
-(:mod:`astgan.evaluation.study_compare`). Work the change cannot touch is taken from the base
+(:mod:`astgan.study.compare`). Work the change cannot touch is taken from the base
 instead of being done again:
 
 - a unit whose config is the same in both studies, once the settings that unit never reads are
@@ -97,7 +97,7 @@ def check_same_test_songs(cfg: Config, base: Config, units: list) -> None:
     """Fail before any work when a cell both studies hold tests other songs (the comparison pairs songs)."""
     import pandas as pd
 
-    from astgan.study import Unit, unit_dir
+    from astgan.study.runner import Unit, unit_dir
 
     for cell in sorted({unit.cell for unit in units}, key=lambda c: (c.budget, c.fold)):
         ours, theirs = (unit_dir(c.paths.study_dir, Unit(cell, "real")) / "songs.csv" for c in (cfg, base))
@@ -123,7 +123,7 @@ def reuse_from_base(cfg: Config, base: Config, units: list, done: set) -> Reused
     """Copy into this study every unit of ``units`` (not in ``done``) that the base has already computed
     the same way; for a GAN trained the same way, copy its ``gan/`` folder so that only the synthetic
     set is made again. Returns the counts."""
-    from astgan.study import result_path, unit_config, unit_dir
+    from astgan.study.runner import result_path, unit_config, unit_dir
 
     reused = Reused()
     for unit in units:

@@ -11,10 +11,10 @@ Inputs are the units' results (song-level predictions of each fold's TEST songs)
   interval, and paired bootstraps over the songs of gan vs real, control vs real, gan vs
   control (and real vs the ridge baseline), for valence, arousal and their mean; with several
   seeds every CCC is the mean of the seeds' CCCs, on every resample;
-- ``study.md`` (the answer in brief: :mod:`astgan.evaluation.study_answer`, the table, one verdict
+- ``study.md`` (the answer in brief: :mod:`astgan.study.answer`, the table, one verdict
   line per budget, where on the label plane each arm helps:
-  :mod:`astgan.evaluation.study_regions`, and whether a better GAN helps more:
-  :mod:`astgan.evaluation.study_quality`), ``study.png``, ``study_regions.png``,
+  :mod:`astgan.study.regions`, and whether a better GAN helps more:
+  :mod:`astgan.study.quality`), ``study.png``, ``study_regions.png``,
   ``study_quality.png`` with its data ``gans.csv`` (one row per GAN); ``study.json`` carries the
   regions and the quality correlations too.
 
@@ -33,10 +33,10 @@ from astgan.artifacts import write_json, write_text
 from astgan.config import Config
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
-from astgan.evaluation.study_answer import answer_lines
-from astgan.evaluation.study_quality import gan_table, quality_markdown, quality_vs_effect
-from astgan.evaluation.study_regions import region_effects, regions_markdown
 from astgan.metrics import fmt, fmt_interval, markdown_table, regression_report
+from astgan.study.answer import answer_lines
+from astgan.study.quality import gan_table, quality_markdown, quality_vs_effect
+from astgan.study.regions import region_effects, regions_markdown
 
 ARM_ORDER = ("real", "gan", "control", "ridge")
 ARM_NAMES = {"real": "real only", "gan": "real + GAN", "control": "real + C-Mixup", "ridge": "ridge (band stats)"}

@@ -5,7 +5,7 @@ difference measures the changed settings and not the split; otherwise the compar
 Per budget both hold and per arm both hold: a paired bootstrap over the songs of CCC(this) -
 CCC(base) for valence, arousal and their mean (each side the mean over its training seeds, which
 may differ in number), and the same by third of the label plane as the
-drop in mean absolute error per song (:mod:`astgan.evaluation.study_regions`). Written into this
+drop in mean absolute error per song (:mod:`astgan.study.regions`). Written into this
 study's folder as ``vs_base.json``, ``vs_base.md`` and ``vs_base.png``.
 """
 
@@ -21,14 +21,15 @@ from astgan.artifacts import write_json, write_text
 from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
 from astgan.evaluation.compare import LABEL_TOLERANCE
-from astgan.evaluation.study_regions import (
+from astgan.metrics import fmt, fmt_interval, markdown_table
+from astgan.study.regions import (
     effect_cell,
     matched_markdown,
     region_effects,
     regions_table,
     spread_table,
 )
-from astgan.evaluation.study_report import (
+from astgan.study.report import (
     ARM_NAMES,
     ARM_ORDER,
     holm_resolution_note,
@@ -38,7 +39,6 @@ from astgan.evaluation.study_report import (
     verdict_word,
     with_seed_column,
 )
-from astgan.metrics import fmt, fmt_interval, markdown_table
 
 BASE_SUFFIX = " (base)"
 
