@@ -198,7 +198,7 @@ def test_bootstrap_p_values_and_holms_correction():
 
 
 def test_too_few_resamples_for_holm_are_named():
-    from astgan.study.report import holm_resolution_note
+    from astgan.study.statistics import holm_resolution_note
 
     assert holm_resolution_note(12, 1000, 0.95) == []  # 2 / 1001 x 12 < 0.05
     note = holm_resolution_note(6, 200, 0.95)[0]  # 2 / 201 x 6 > 0.05: nothing could hold

@@ -15,7 +15,7 @@ from astgan.cli import main
 from astgan.data.labels import to_unit_scale
 from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.metrics import regression_report
-from astgan.study.runner import ARMS, Cell, Unit, plan, unit_config, unit_dir
+from astgan.study.plan import ARMS, Cell, Unit, plan, unit_config, unit_dir
 
 from helpers import tiny_config
 
@@ -286,7 +286,7 @@ def test_the_study_needs_extra_items(prepared_tiny, tmp_path):
     cfg = tiny_config(prepared_tiny[0].data.root, tmp_path / "run", prepared_tiny[0].features.cache_dir,
                       ast={"synthetic_ratio": 0.0})
     from astgan.errors import AstganError
-    from astgan.study.runner import run_study
+    from astgan.study import run_study
 
     with pytest.raises(AstganError, match="synthetic_ratio > 0"):
         run_study(cfg, echo=lambda _: None)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from astgan.evaluation.figures import plot_study_quality
+from astgan.study.figures import plot_study_quality
+from astgan.study.plan import Cell, Unit
 from astgan.study.quality import (
     EFFECT,
     MEASURES,
@@ -16,7 +17,6 @@ from astgan.study.quality import (
     quality_vs_effect,
     within_budget_spearman,
 )
-from astgan.study.runner import Cell, Unit
 
 
 def quality_report(fidelity: float, frechet: float, diversity_ratio: float = 1.0) -> dict:

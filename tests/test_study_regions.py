@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from astgan.evaluation.figures import plot_study_regions
+from astgan.study.figures import plot_study_regions
 from astgan.study.regions import (
     CONTRAST,
     label_distance,

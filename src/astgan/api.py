@@ -99,8 +99,8 @@ def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
     ``astgan study --base``) ``.vs_base`` (vs_base.json). ``quick`` is the small version the tests run.
     """
     # named run_study, not study: ``astgan.study`` is the package that holds it
-    from astgan.study.runner import QUICK_OVERRIDES
-    from astgan.study.runner import run_study as _run
+    from astgan.study import QUICK_OVERRIDES
+    from astgan.study import run_study as _run
 
     config = _run_config(cfg, (tuple(QUICK_OVERRIDES) if quick else ()) + tuple(overrides))
     return _run(config, resume=resume, echo=lambda line: None, base=Path(base) if base is not None else None)

@@ -375,7 +375,7 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
     from astgan.pipeline import needs_demo_data, write_demo_data
-    from astgan.study.runner import QUICK_OVERRIDES, run_study
+    from astgan.study import QUICK_OVERRIDES, run_study
 
     extra = QUICK_OVERRIDES if quick else ()
     cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))

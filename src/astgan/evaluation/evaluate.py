@@ -35,6 +35,7 @@ from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
 from astgan.evaluation.baselines import fit_ridge, mean_predictor
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
+from astgan.evaluation.figures import plot_predicted_vs_true, plot_va_plane
 from astgan.evaluation.report import PREDICTION_COLUMNS, report_markdown
 from astgan.metrics import regression_report, song_means
 from astgan.paths import RunPaths
@@ -146,8 +147,6 @@ def predictions_frame(song_ids: list[str], true: np.ndarray, pred: np.ndarray) -
 def write_outputs(report: dict, song_ids: list[str], song_true: np.ndarray, song_pred: np.ndarray,
                   paths: RunPaths) -> list[Path]:
     """Write report.json, report.md, predictions.csv and the two figures into the run's ``eval/``."""
-    from astgan.evaluation.figures import plot_predicted_vs_true, plot_va_plane
-
     table = predictions_frame(song_ids, song_true, song_pred)
     title = f"{report['run']}: {len(song_ids)} TEST songs"
     return [

@@ -30,9 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from astgan.artifacts import read_json, write_json
 from astgan.config import Config, load_config
 from astgan.errors import AstganError, MissingArtifactError
+from astgan.study.plan import Unit, result_path, unit_config, unit_dir
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,8 @@ def load_base(base_dir: Path, cfg: Config) -> Config:
     return load_config(config).with_overrides(f"run.dir={base_dir}")
 
 
-def check_same_test_songs(cfg: Config, base: Config, units: list) -> None:
+def check_same_test_songs(cfg: Config, base: Config, units: list[Unit]) -> None:
     """Fail before any work when a cell both studies hold tests other songs (the comparison pairs songs)."""
-    import pandas as pd
-
-    from astgan.study.runner import Unit, unit_dir
-
     for cell in sorted({unit.cell for unit in units}, key=lambda c: (c.budget, c.fold)):
         ours, theirs = (unit_dir(c.paths.study_dir, Unit(cell, "real")) / "songs.csv" for c in (cfg, base))
         if not theirs.is_file():
@@ -119,12 +118,10 @@ class Reused:
     gans: int = 0
 
 
-def reuse_from_base(cfg: Config, base: Config, units: list, done: set) -> Reused:
+def reuse_from_base(cfg: Config, base: Config, units: list[Unit], done: set[Unit]) -> Reused:
     """Copy into this study every unit of ``units`` (not in ``done``) that the base has already computed
     the same way; for a GAN trained the same way, copy its ``gan/`` folder so that only the synthetic
     set is made again. Returns the counts."""
-    from astgan.study.runner import result_path, unit_config, unit_dir
-
     reused = Reused()
     for unit in units:
         base_result = result_path(base.paths.study_dir, unit)

@@ -22,16 +22,10 @@ from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
 from astgan.evaluation.compare import LABEL_TOLERANCE
 from astgan.metrics import fmt, fmt_interval, markdown_table
-from astgan.study.regions import (
-    effect_cell,
-    matched_markdown,
-    region_effects,
-    regions_table,
-    spread_table,
-)
-from astgan.study.report import (
-    ARM_NAMES,
-    ARM_ORDER,
+from astgan.study.figures import plot_study_vs_base
+from astgan.study.plan import ARM_NAMES, ARM_ORDER
+from astgan.study.regions import effect_cell, matched_markdown, region_effects, regions_table, spread_table
+from astgan.study.statistics import (
     holm_resolution_note,
     mark_holm,
     paired_shown,
@@ -193,8 +187,6 @@ def verdict_lines(result: dict) -> list[str]:
 def write_vs_base(study_dir: Path, base_dir: Path, differences: dict, n_boot: int, confidence: float,
                   seed: int) -> tuple[dict, dict[str, Path]]:
     """Compare ``study_dir``'s predictions with ``base_dir``'s study; write vs_base.json, .md and .png."""
-    from astgan.evaluation.figures import plot_study_vs_base
-
     base_study = Path(base_dir) / "study"
     result = compare_studies(read_study_predictions(study_dir), read_study_predictions(base_study), base_study,
                              n_boot, confidence, seed)
