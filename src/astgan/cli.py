@@ -343,7 +343,7 @@ def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) 
     and number of optimiser steps, each arm with --seeds training seeds. Ends with one table and
     the GAN's effect with its interval.
     """
-    from astgan.pipeline import run_demo, summary_text
+    from astgan.demo import run_demo, summary_text
 
     result = run_demo(config_path, overrides, quick=quick, seeds=seeds, echo=click.echo)
     click.echo(summary_text(result))
@@ -374,7 +374,7 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     another run.dir with the setting changed and --base pointing at the first, e.g. `astgan study
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
-    from astgan.pipeline import needs_demo_data, write_demo_data
+    from astgan.demo import needs_demo_data, write_demo_data
     from astgan.study import QUICK_OVERRIDES, run_study
 
     extra = QUICK_OVERRIDES if quick else ()
