@@ -6,11 +6,13 @@ Errors a user can act on print as one line (``--debug`` shows the traceback).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -64,7 +66,21 @@ def _setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch`: warnings only
+        log.setLevel(logging.WARNING)
+    else:
+        log.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+@contextlib.contextmanager
+def _log_level(level: int) -> Iterator[None]:
+    """The ``astgan`` logger at ``level`` inside the block, as it was after."""
+    previous = log.level
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.setLevel(previous)
 
 
 @click.group(cls=AstganGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -375,35 +391,19 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
     from astgan.demo import needs_demo_data, write_demo_data
-    from astgan.study import QUICK_OVERRIDES, run_study
+    from astgan.study import QUICK_OVERRIDES
+    from astgan.study.report import closing_lines
+    from astgan.study.runner import finish_study, run_units, start_study
 
     extra = QUICK_OVERRIDES if quick else ()
     cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))
     if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
         click.echo(f"writing the demo data into {cfg.data.root} first")
         write_demo_data(cfg, quick)
-    from astgan.study.answer import brief_lines
-    from astgan.study.report import pooled_table, verdict_lines
-
-    result = run_study(cfg, resume=resume, echo=click.echo, base=base)
-    click.echo(f"\nsong-level CCC pooled over {cfg.study.folds} folds, {cfg.eval.confidence:.0%} intervals:")
-    click.echo(pooled_table(result.summary["budgets"], result.table))
-    click.echo("\nverdict (an effect is shown only when its interval excludes 0):")
-    click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
-    click.echo("\nin brief:")
-    click.echo("\n".join(brief_lines(result.summary["budgets"], result.summary.get("regions"),
-                                      result.summary.get("quality_vs_effect"))))
-    click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
-               f"report {result.paths['report']}, figures {result.paths['figure']} and "
-               f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)"
-               + (f", {result.paths['quality_figure'].name} (does a better GAN help more?)"
-                  if "quality_figure" in result.paths else ""))
-    if result.vs_base is not None:
-        from astgan.study.compare import verdict_lines as base_lines
-
-        click.echo(f"\nagainst the base study {base} (this minus base, mean CCC, {cfg.eval.confidence:.0%} interval):")
-        click.echo("\n".join(base_lines(result.vs_base)))
-        click.echo(f"every arm and the thirds of the label plane: {result.paths['vs_base_report']}")
+    study_run = start_study(cfg, resume=resume, echo=click.echo, base=base)
+    with _log_level(logging.WARNING):  # every unit's stages log each step; the study reports each unit instead
+        run_units(study_run, echo=click.echo)
+    click.echo("\n".join(closing_lines(finish_study(study_run), cfg, base)))
 
 
 # --- end of commands (add new commands above this line)

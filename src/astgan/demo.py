@@ -82,8 +82,11 @@ def write_demo_data(cfg: Config, quick: bool = False, progress: bool = True):
 
 
 def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 2,
-             progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
-    """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
+             progress: bool = True, echo: Callable[[str], None] | None = None) -> DemoResult:
+    """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare.
+
+    ``echo``: where the stage headings and the split summary go (None: logged at INFO).
+    """
     from astgan.data.prepare import prepare_data, split_summary
     from astgan.evaluation.compare import compare_seeded_runs
     from astgan.evaluation.evaluate import evaluate
@@ -93,6 +96,7 @@ def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bo
 
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
+    echo = echo or log.info
     cfg = load_config(config_path, (QUICK_OVERRIDES if quick else ()) + tuple(overrides))
     # Equal optimiser steps in both arms: early stopping would end them at different epochs, so the
     # ablation trains every run for ast.epochs and keeps each run's best validation epoch.

@@ -32,7 +32,8 @@ from astgan.artifacts import write_json, write_text
 from astgan.config import Config
 from astgan.data.labels import DIMENSIONS
 from astgan.metrics import fmt, fmt_interval, markdown_table
-from astgan.study.answer import answer_lines
+from astgan.study.answer import answer_lines, brief_lines
+from astgan.study.compare import verdict_lines as base_verdict_lines
 from astgan.study.figures import plot_study, plot_study_quality, plot_study_regions
 from astgan.study.plan import ARM_NAMES, ARM_ORDER
 from astgan.study.quality import gan_table, quality_markdown, quality_vs_effect
@@ -53,6 +54,17 @@ class StudyOutputs:
     table: pd.DataFrame
     predictions: pd.DataFrame
     paths: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class StudyResult:
+    summary: dict  # study.json
+    table: pd.DataFrame  # study.csv
+    predictions: pd.DataFrame  # predictions.csv
+    seconds: float
+    units_run: int  # units computed in this call (the others were already done)
+    paths: dict[str, Path] = field(default_factory=dict)
+    vs_base: dict | None = None  # vs_base.json, with a base study
 
 
 def verdict_line(budget: str, entry: dict, confidence: float) -> str:
@@ -171,3 +183,27 @@ def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
         paths["gans"] = write_text(out / "gans.csv", gans.to_csv(index=False, float_format="%.6g"))
         paths["quality_figure"] = plot_study_quality(gans, quality, out / "study_quality.png")
     return StudyOutputs(document, table, predictions, paths)
+
+
+def closing_lines(result: StudyResult, cfg: Config, base: Path | None = None) -> list[str]:
+    """What ``astgan study`` prints when it is done: the pooled table, the verdicts, the answer in brief,
+    where the files are, and (with a base study) each arm trained again against the base."""
+    summary, confidence = result.summary, cfg.eval.confidence
+    paths = result.paths
+    lines = [
+        f"\nsong-level CCC pooled over {cfg.study.folds} folds, {confidence:.0%} intervals:",
+        pooled_table(summary["budgets"], result.table),
+        "\nverdict (an effect is shown only when its interval excludes 0):",
+        *verdict_lines(summary["budgets"], confidence),
+        "\nin brief:",
+        *brief_lines(summary["budgets"], summary.get("regions"), summary.get("quality_vs_effect")),
+        f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
+        f"report {paths['report']}, figures {paths['figure']} and {paths['regions_figure'].name} (where on the "
+        "label plane each arm helps)"
+        + (f", {paths['quality_figure'].name} (does a better GAN help more?)" if "quality_figure" in paths else ""),
+    ]
+    if result.vs_base is not None:
+        lines += [f"\nagainst the base study {base} (this minus base, mean CCC, {confidence:.0%} interval):",
+                  *base_verdict_lines(result.vs_base),
+                  f"every arm and the thirds of the label plane: {paths['vs_base_report']}"]
+    return lines

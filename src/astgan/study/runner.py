@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from astgan.artifacts import read_json
 from astgan.config import Config
@@ -21,28 +20,42 @@ from astgan.study.base import check_same_test_songs, config_differences, load_ba
 from astgan.study.compare import write_vs_base
 from astgan.study.executors.local import run_local
 from astgan.study.plan import ARMS, Unit, plan, result_path, unit_config, write_cell_splits
-from astgan.study.report import write_study_outputs
+from astgan.study.report import StudyResult, write_study_outputs
 
 log = logging.getLogger(__name__)
 
 
+Echo = Callable[[str], None]  # where progress lines go; None: logged at INFO
+
+
 @dataclass
-class StudyResult:
-    summary: dict  # study.json
-    table: pd.DataFrame  # study.csv
-    predictions: pd.DataFrame  # predictions.csv
-    seconds: float
-    units_run: int  # units computed in this call (the others were already done)
-    paths: dict[str, Path] = field(default_factory=dict)
-    vs_base: dict | None = None  # vs_base.json, with a base study
+class StudyRun:
+    """A study planned and checked, ready to run: every unit, those still to do, and its base (``--base``)."""
+
+    cfg: Config
+    units: list[Unit]
+    todo: list[Unit]
+    base: Path | None = None  # the base study's run folder
+    differences: dict = field(default_factory=dict)  # setting -> (base value, this value), with a base
+    started: float = field(default_factory=time.perf_counter)
 
 
-def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = print,
-              base: Path | None = None) -> StudyResult:
+def run_study(cfg: Config, resume: bool = False, echo: Echo | None = None, base: Path | None = None) -> StudyResult:
     """Plan the study, run the units that are not done yet, and write the study's tables and report.
 
     ``base``: the run folder of a finished study this one is a variant of (see :mod:`astgan.study.base`).
+    The three steps, for a caller that wants to do something around the units: :func:`start_study`,
+    :func:`run_units`, :func:`finish_study`.
     """
+    study = start_study(cfg, resume, echo, base)
+    run_units(study, echo)
+    return finish_study(study)
+
+
+def start_study(cfg: Config, resume: bool = False, echo: Echo | None = None, base: Path | None = None) -> StudyRun:
+    """Check the settings, plan the units, write every cell's split, take what the base already computed,
+    and say what is to do. Fails before any training when the study cannot run."""
+    echo = echo or log.info
     if cfg.ast.synthetic_ratio <= 0:
         raise AstganError("the study adds extra items on top of each real batch: set ast.synthetic_ratio > 0 "
                           "(for example --set ast.synthetic_ratio=0.5)")
@@ -56,6 +69,7 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
     base_cfg = load_base(base, cfg) if base is not None else None
     songs, _ = load_songs_with_features(cfg)  # every song's features, once, before any cell needs them
     write_cell_splits(cfg, songs, sorted({u.cell for u in units}, key=lambda c: (c.budget, c.fold)))
+    differences = {}
     if base_cfg is not None:
         differences = _announce_base(cfg, base_cfg, base, echo)
         check_same_test_songs(cfg, base_cfg, units)
@@ -68,19 +82,33 @@ def run_study(cfg: Config, resume: bool = False, echo: Callable[[str], None] = p
     echo(f"study: {cfg.study.folds} folds x {len(cfg.study.budgets)} budgets x {len(ARMS)} arms{seeds} (+ a GAN per "
          f"cell and seed, the ridge baseline per cell): {len(units)} units, {len(done)} already done; "
          f"{cfg.study.jobs} at a time")
-    _run_units(cfg, todo, len(done), len(units), echo)
-    results = {u: read_json(result_path(study_dir, u)) for u in units}
+    return StudyRun(cfg, units, todo, base, differences, started)
+
+
+def run_units(study: StudyRun, echo: Echo | None = None) -> None:
+    """Run the units still to do (``study.jobs`` at a time), reporting each finished unit with an ETA."""
+    cfg = study.cfg
+    progress = Progress(len(study.units) - len(study.todo), len(study.units), study.todo, cfg.study.jobs,
+                        echo or log.info)
+    configs = {u: unit_config(cfg, u).to_dict() for u in study.todo}
+    run_local(study.todo, configs, cfg.study.jobs, cfg.study.threads, progress.finished)
+
+
+def finish_study(study: StudyRun) -> StudyResult:
+    """Read every unit's result and write the study's outputs (and, with a base, the comparison with it)."""
+    cfg, study_dir = study.cfg, study.cfg.paths.study_dir
+    results = {u: read_json(result_path(study_dir, u)) for u in study.units}
     outputs = write_study_outputs(cfg, results)
     vs_base = None
-    if base_cfg is not None:
-        vs_base, paths = write_vs_base(study_dir, base, differences, cfg.eval.bootstrap_samples, cfg.eval.confidence,
-                                       cfg.study.seed)
+    if study.base is not None:
+        vs_base, paths = write_vs_base(study_dir, study.base, study.differences, cfg.eval.bootstrap_samples,
+                                       cfg.eval.confidence, cfg.study.seed)
         outputs.paths.update({f"vs_base_{name}": path for name, path in paths.items()})
-    return StudyResult(outputs.summary, outputs.table, outputs.predictions, time.perf_counter() - started,
-                       len(todo), outputs.paths, vs_base)
+    return StudyResult(outputs.summary, outputs.table, outputs.predictions, time.perf_counter() - study.started,
+                       len(study.todo), outputs.paths, vs_base)
 
 
-def _announce_base(cfg: Config, base_cfg: Config, base: Path, echo: Callable[[str], None]) -> dict:
+def _announce_base(cfg: Config, base_cfg: Config, base: Path, echo: Echo) -> dict:
     """Say how this study differs from its base; returns the differing settings."""
     differences = config_differences(base_cfg, cfg)
     if not differences:
@@ -93,13 +121,6 @@ def _announce_base(cfg: Config, base_cfg: Config, base: Path, echo: Callable[[st
     return differences
 
 
-def _run_units(cfg: Config, todo: list[Unit], n_done: int, n_total: int, echo: Callable[[str], None]) -> None:
-    """Run ``todo`` (``cfg.study.jobs`` at a time), reporting each finished unit with an ETA."""
-    progress = Progress(n_done, n_total, todo, cfg.study.jobs, echo)
-    configs = {u: unit_config(cfg, u).to_dict() for u in todo}
-    run_local(todo, configs, cfg.study.jobs, cfg.study.threads, progress.finished)
-
-
 class Progress:
     """Cells done / total with an estimate of the time left, one line per finished unit.
 
@@ -107,7 +128,7 @@ class Progress:
     the average cost per budget share of the units of its kind that have finished so far.
     """
 
-    def __init__(self, n_done: int, n_total: int, todo: list[Unit], jobs: int, echo: Callable[[str], None]):
+    def __init__(self, n_done: int, n_total: int, todo: list[Unit], jobs: int, echo: Echo):
         self.n_done, self.n_total, self.jobs, self.echo = n_done, n_total, jobs, echo
         self.remaining = list(todo)
         self.costs: dict[str, list[float]] = {}

@@ -3,7 +3,6 @@ of ``study.jobs`` worker processes of ``study.threads`` torch threads each."""
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -20,13 +19,8 @@ def run_local(todo: list[Unit], configs: dict[Unit, dict], jobs: int, threads: i
     ``configs``: each unit's config as a plain dict (it crosses process boundaries).
     """
     if jobs == 1:
-        previous = logging.getLogger("astgan").level
-        logging.getLogger("astgan").setLevel(logging.WARNING)
-        try:
-            for unit in todo:
-                finished(unit, run_unit(configs[unit], unit.kind))
-        finally:
-            logging.getLogger("astgan").setLevel(previous)
+        for unit in todo:
+            finished(unit, run_unit(configs[unit], unit.kind))
         return
     _run_in_pool(todo, configs, jobs, threads, finished)
 
@@ -37,7 +31,7 @@ def _run_in_pool(todo: list[Unit], configs: dict[Unit, dict], jobs: int, threads
     running = {}
     # spawn, not fork: a forked child of a process that already ran torch's thread pool can hang
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_quiet_worker, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(threads,)) as pool:
         try:
             while waiting or running:
                 unfinished = set(waiting) | set(running.values())
@@ -57,9 +51,9 @@ def _run_in_pool(todo: list[Unit], configs: dict[Unit, dict], jobs: int, threads
             raise
 
 
-def _quiet_worker(threads: int) -> None:
-    """Start-up of a study worker process: warnings only (the main process reports progress)."""
+def _start_worker(threads: int) -> None:
+    """Start-up of a study worker process: its torch threads. (A spawned process starts with Python's
+    default logging, which shows warnings only: the main process reports progress.)"""
     import torch
 
-    logging.getLogger("astgan").setLevel(logging.WARNING)
     torch.set_num_threads(threads)
