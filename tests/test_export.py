@@ -145,10 +145,10 @@ def test_model_card_holds_the_evaluation_data_use_and_limits(exported, evaluated
     _, report = evaluated_run
     card = (exported / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\npipeline_tag: audio-classification\n")
-    assert f"{report['n_test_songs']} TEST songs" in card
+    assert f"{report.n_test_songs} TEST songs" in card
     for predictor in ("AST", "ridge (band stats)", "TRAIN mean"):
         assert f"| {predictor}" in card
-    ccc = report["song"]["valence"]["ccc"]
+    ccc = report.song["valence"]["ccc"]
     assert f"{round(ccc, 3) + 0.0:.3f}" in card
     for heading in ("## Evaluation", "## Use it", "## Inputs", "## Training", "## Intended use", "## Limits"):
         assert heading in card
@@ -202,10 +202,10 @@ def test_an_older_run_still_evaluates_and_predicts_but_is_not_exported(evaluated
     trained = load_trained(run, torch.device("cpu"))
     assert isinstance(trained.model, LegacyASTRegressor)
     report = evaluate(old_cfg, progress=False)
-    assert report["n_test_songs"] >= 2 and np.isfinite(report["song"]["mean_ccc"])
+    assert report.n_test_songs >= 2 and np.isfinite(report.song["mean_ccc"])
     # its evaluation used the old model's own outputs
     predictions = pd.read_csv(run / "eval" / "predictions.csv")
-    assert len(predictions) == report["n_test_songs"]
+    assert len(predictions) == report.n_test_songs
 
     result = predict_files(run, songs[:2], out=tmp_path / "old.csv", progress=False, timeline=True)
     table = pd.read_csv(tmp_path / "old.csv")

@@ -10,7 +10,7 @@ Everything here is reachable as ``astgan.<name>`` and is imported only when firs
     astgan.train_gan(cfg)                # run/gan/
     astgan.synthesize(cfg)               # run/synthetic/
     astgan.train_ast(cfg)                # run/ast/best.pt
-    report = astgan.evaluate(cfg)        # run/eval/report.json (as a dict)
+    report = astgan.evaluate(cfg)        # run/eval/report.json (an EvaluationReport)
     astgan.export("runs/mine", "models/mine")   # a Hugging Face model folder
 
     model = astgan.load_model("models/mine")    # or a run folder
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from astgan.config import Config
+    from astgan.evaluation.evaluate import EvaluationReport
 
 __all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "run_study",
            "synthesize", "train_ast", "train_gan"]
@@ -79,10 +80,11 @@ def train_ast(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
     return _train(_run_config(cfg, overrides), resume=resume)
 
 
-def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
+def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> EvaluationReport:
     """Evaluate the run's model on its TEST songs beside two baselines (``astgan evaluate``).
 
-    Returns ``eval/report.json`` as a dict: ``report["song"]["valence"]["ccc"]`` and so on.
+    Returns ``eval/report.json`` as an EvaluationReport: ``report.song["valence"]["ccc"]`` and so on;
+    ``report.to_dict()`` is the file's content.
     """
     from astgan.evaluation.evaluate import evaluate as _evaluate
 

@@ -220,10 +220,10 @@ def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | 
 
         read_predictions(compare_with)
     report = evaluate_run(cfg)
-    click.echo(f"song level, {report['n_test_songs']} TEST songs (RMSE/MAE on 1..9):")
-    click.echo(song_level_table(report))
-    click.echo(paired_sentence(report["model_vs_ridge"], "AST", "ridge", cfg.eval.confidence))
-    click.echo(f"report: {cfg.paths.report_md} ({report['wall_seconds']:.1f}s)")
+    click.echo(f"song level, {report.n_test_songs} TEST songs (RMSE/MAE on 1..9):")
+    click.echo(song_level_table(report.to_dict()))
+    click.echo(paired_sentence(report.model_vs_ridge, "AST", "ridge", cfg.eval.confidence))
+    click.echo(f"report: {cfg.paths.report_md} ({report.wall_seconds:.1f}s)")
     if compare_with is not None:
         from astgan.evaluation.compare import compare_runs, comparison_table
 

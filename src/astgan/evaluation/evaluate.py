@@ -18,8 +18,10 @@ envelope (ridge on per-band mel statistics of TRAIN segments).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +53,38 @@ MODEL_INPUT_KEYS = [
 ]
 
 
-def evaluate(cfg: Config, progress: bool = True) -> dict:
+@dataclass
+class EvaluationReport:
+    """``eval/report.json``: the model and the baselines on the TEST songs.
+
+    Every metrics entry is a :func:`~astgan.metrics.regression_report` (``{"valence": {"ccc", "pearson",
+    "r2", "rmse", "mae"}, "arousal": {...}, "mean_ccc"}``), at song level unless named ``*segment``.
+    """
+
+    song: dict  # the model, each song's segment predictions averaged
+    segment: dict  # the model, per segment
+    baselines: dict[str, dict]  # "mean", "ridge" at song level
+    baselines_segment: dict[str, dict]  # ... and per segment
+    intervals: dict  # bootstrap intervals of the song-level CCCs: "method", "n_boot", ..., "model", "ridge"
+    model_vs_ridge: dict  # paired bootstrap of the model's CCC minus the ridge's, per dimension and mean
+    n_test_songs: int
+    n_test_segments: int
+    n_train_segments: int
+    checkpoint: dict  # {"path", "epoch"} of the evaluated model
+    run: str  # the run folder
+    wall_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """report.json's content, keys in the file's order."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> EvaluationReport:
+        """A report.json read back."""
+        return cls(**raw)
+
+
+def evaluate(cfg: Config, progress: bool = True) -> EvaluationReport:
     """Evaluate ``<run>/ast/best.pt`` on the TEST songs; write and return the report (see module doc)."""
     started = time.perf_counter()
     torch.set_num_threads(cfg.run.threads)  # the same sums, split the same way: the same numbers every time
@@ -76,27 +109,27 @@ def evaluate(cfg: Config, progress: bool = True) -> dict:
 
     boot = dict(n_boot=cfg.eval.bootstrap_samples, confidence=cfg.eval.confidence, seed=cfg.run.seed)
     model_vs_ridge, _ = paired_difference(song_pred, baselines["ridge"][1], song_true, **boot)
-    report = {
-        "song": regression_report(song_pred, song_true),
-        "segment": regression_report(segment_pred, test.labels),
-        "baselines": {name: regression_report(song, song_true) for name, (_, song) in baselines.items()},
-        "baselines_segment": {name: regression_report(seg, test.labels) for name, (seg, _) in baselines.items()},
-        "intervals": {
+    report = EvaluationReport(
+        song=regression_report(song_pred, song_true),
+        segment=regression_report(segment_pred, test.labels),
+        baselines={name: regression_report(song, song_true) for name, (_, song) in baselines.items()},
+        baselines_segment={name: regression_report(seg, test.labels) for name, (seg, _) in baselines.items()},
+        intervals={
             "method": "percentile bootstrap over TEST songs",
             **boot,
             "model": ccc_intervals(song_pred, song_true, **boot),
             "ridge": ccc_intervals(baselines["ridge"][1], song_true, **boot),
         },
-        "model_vs_ridge": model_vs_ridge,
-        "n_test_songs": n_test,
-        "n_test_segments": len(test),
-        "n_train_segments": len(train),
-        "checkpoint": {"path": str(best), "epoch": trained.epoch},
-        "run": str(cfg.run_dir),
-    }
-    report["wall_seconds"] = round(time.perf_counter() - started, 2)
-    write_outputs(report, test.songs["song_id"].tolist(), song_true, song_pred, paths)
-    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report['wall_seconds']:.1f}s: {paths.report}")
+        model_vs_ridge=model_vs_ridge,
+        n_test_songs=n_test,
+        n_test_segments=len(test),
+        n_train_segments=len(train),
+        checkpoint={"path": str(best), "epoch": trained.epoch},
+        run=str(cfg.run_dir),
+    )
+    report.wall_seconds = round(time.perf_counter() - started, 2)
+    write_outputs(report.to_dict(), test.songs["song_id"].tolist(), song_true, song_pred, paths)
+    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report.wall_seconds:.1f}s: {paths.report}")
     return report
 
 
