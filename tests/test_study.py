@@ -16,8 +16,25 @@ from astgan.data.labels import to_unit_scale
 from astgan.data.splits import assign_folds, budget_split, fold_split
 from astgan.metrics import regression_report
 from astgan.study.plan import ARMS, Cell, Unit, plan, unit_config, unit_dir
+from astgan.study.results import ArmResult, GanModelResult, read_unit_result, write_unit_result
 
 from helpers import tiny_config
+
+
+def test_a_unit_result_reads_its_file_and_writes_it_back_as_it_was(tmp_path):
+    arm = {"song_ids": ["2", "5"], "true": [[0.1, -0.2], [0.3, 0.4]], "pred": [[0.0, 0.1], [0.2, 0.25]],
+           "best_epoch": None, "steps": None, "n_train_songs": 7, "seconds": 0.25}
+    gan = {"gan_epochs": 1, "n_synthetic": 64, "quality": {"n_synthetic": 64}, "seconds": 2.5,
+           "reused_from": "runs/base/study/fold1/budget050/gan"}
+    for kind, raw, kind_of_result in (("ridge", arm, ArmResult), ("gan-model", gan, GanModelResult)):
+        path = tmp_path / f"{kind}.json"
+        path.write_text(json.dumps(raw))
+        result = read_unit_result(path, kind)
+        assert isinstance(result, kind_of_result) and result.seconds == raw["seconds"]
+        assert result.to_dict() == raw and list(result.to_dict()) == list(raw)  # the same keys, in order
+        again = write_unit_result(tmp_path / f"{kind}-again.json", result)
+        assert json.loads(again.read_text()) == raw
+    assert "reused_from" not in read_unit_result(tmp_path / "ridge.json", "ridge").to_dict()  # only when reused
 
 
 def test_folds_hold_every_song_out_once_and_budgets_are_nested(prepared_tiny):

@@ -97,8 +97,9 @@ def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
 
     Returns a StudyResult: ``.summary`` (study.json as a dict, with ``["regions"]``: where on the label
     plane each arm helps), ``.table`` (study.csv as a DataFrame), ``.predictions`` (predictions.csv),
-    ``.paths``, and with ``base`` (the run folder of a finished study this one is a variant of, as
-    ``astgan study --base``) ``.vs_base`` (vs_base.json). ``quick`` is the small version the tests run.
+    ``.paths`` (the files written: ``.report``, ``.figure``, ...), and with ``base`` (the run folder of
+    a finished study this one is a variant of, as ``astgan study --base``) ``.vs_base`` (vs_base.json).
+    ``quick`` is the small version the tests run.
     """
     # named run_study, not study: ``astgan.study`` is the package that holds it
     from astgan.study import QUICK_OVERRIDES

@@ -32,10 +32,10 @@ from typing import Any
 
 import pandas as pd
 
-from astgan.artifacts import read_json, write_json
 from astgan.config import Config, load_config
 from astgan.errors import AstganError, MissingArtifactError
 from astgan.study.plan import Unit, result_path, unit_config, unit_dir
+from astgan.study.results import read_unit_result, write_unit_result
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,9 @@ def reuse_from_base(cfg: Config, base: Config, units: list[Unit], done: set[Unit
         differences = config_differences(unit_config(base, unit), unit_config(cfg, unit))
         relevant = [key for key in differences if read_by(unit.kind, key)]
         if not relevant:
-            result = read_json(base_result)
-            result["reused_from"] = str(base_result.parent)
-            write_json(result_path(cfg.paths.study_dir, unit), result)
+            result = read_unit_result(base_result, unit.kind)
+            result.reused_from = str(base_result.parent)
+            write_unit_result(result_path(cfg.paths.study_dir, unit), result)
             reused.units += 1
         elif unit.kind == "gan-model" and all(key.split(".")[0] in AFTER_GAN_SECTIONS for key in relevant):
             target = unit_dir(cfg.paths.study_dir, unit) / "gan"

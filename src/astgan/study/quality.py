@@ -24,6 +24,8 @@ from scipy.stats import rankdata
 from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.bootstrap import percentile_interval
 from astgan.metrics import fmt, fmt_interval, markdown_table
+from astgan.study.plan import Unit
+from astgan.study.results import UnitResult
 
 EFFECT = "gan_minus_real"  # the GAN arm's mean CCC minus the real-only arm's, same fold, budget and seed
 
@@ -67,7 +69,7 @@ def quality_measures(quality: dict) -> dict[str, float | None]:
     return values
 
 
-def gan_table(results: dict, table: pd.DataFrame) -> pd.DataFrame:
+def gan_table(results: dict[Unit, UnitResult], table: pd.DataFrame) -> pd.DataFrame:
     """``gans.csv``: one row per trained GAN: fold (1-based), budget, seed, its quality measures, and
     its arm's mean CCC minus the real-only arm's on the same fold's TEST songs (from ``study.csv``).
 
@@ -77,13 +79,13 @@ def gan_table(results: dict, table: pd.DataFrame) -> pd.DataFrame:
     ccc = table.set_index(["fold", "budget", "arm", "seed"])["mean_ccc"]
     rows = []
     for unit, result in results.items():
-        if unit.kind != "gan-model" or not result.get("quality"):
+        if unit.kind != "gan-model" or not result.quality:
             continue
         key = (unit.cell.fold + 1, unit.cell.budget)
         if (*key, "gan", unit.seed) not in ccc.index or (*key, "real", unit.seed) not in ccc.index:
             continue
         effect = ccc[(*key, "gan", unit.seed)] - ccc[(*key, "real", unit.seed)]
-        rows.append({"fold": key[0], "budget": key[1], "seed": unit.seed, **quality_measures(result["quality"]),
+        rows.append({"fold": key[0], "budget": key[1], "seed": unit.seed, **quality_measures(result.quality),
                      EFFECT: float(effect)})
     columns = ["fold", "budget", "seed", *MEASURES, EFFECT]
     return pd.DataFrame(rows, columns=columns).sort_values(["budget", "fold", "seed"]).reset_index(drop=True)

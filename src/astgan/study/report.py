@@ -23,7 +23,7 @@ An effect is called "shown" only when its interval excludes zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,9 +35,10 @@ from astgan.metrics import fmt, fmt_interval, markdown_table
 from astgan.study.answer import answer_lines, brief_lines
 from astgan.study.compare import verdict_lines as base_verdict_lines
 from astgan.study.figures import plot_study, plot_study_quality, plot_study_regions
-from astgan.study.plan import ARM_NAMES, ARM_ORDER
+from astgan.study.plan import ARM_NAMES, ARM_ORDER, Unit
 from astgan.study.quality import gan_table, quality_markdown, quality_vs_effect
 from astgan.study.regions import region_effects, regions_markdown
+from astgan.study.results import UnitResult
 from astgan.study.statistics import (
     VERDICTS,
     compare_arms,
@@ -49,21 +50,42 @@ from astgan.study.statistics import (
 
 
 @dataclass
+class StudyPaths:
+    """The files a study wrote into ``<run>/study``; None where it wrote none."""
+
+    predictions: Path  # predictions.csv
+    table: Path  # study.csv
+    summary: Path  # study.json
+    report: Path  # study.md
+    figure: Path  # study.png
+    regions_figure: Path  # study_regions.png
+    gans: Path | None = None  # gans.csv, when the GANs carry quality reports
+    quality_figure: Path | None = None  # study_quality.png, likewise
+    vs_base_summary: Path | None = None  # vs_base.json, with a base study
+    vs_base_report: Path | None = None  # vs_base.md
+    vs_base_figure: Path | None = None  # vs_base.png
+
+
+@dataclass
 class StudyOutputs:
-    summary: dict
-    table: pd.DataFrame
-    predictions: pd.DataFrame
-    paths: dict[str, Path] = field(default_factory=dict)
+    summary: dict  # study.json
+    table: pd.DataFrame  # study.csv
+    predictions: pd.DataFrame  # predictions.csv
+    paths: StudyPaths
 
 
 @dataclass
 class StudyResult:
+    """What a study computed and wrote, and how this call ran it. ``summary`` is study.json as
+    written: ``design``, ``budgets`` (pooled CCCs, paired comparisons, verdicts), ``regions``,
+    ``quality_vs_effect``."""
+
     summary: dict  # study.json
     table: pd.DataFrame  # study.csv
     predictions: pd.DataFrame  # predictions.csv
     seconds: float
     units_run: int  # units computed in this call (the others were already done)
-    paths: dict[str, Path] = field(default_factory=dict)
+    paths: StudyPaths
     vs_base: dict | None = None  # vs_base.json, with a base study
 
 
@@ -156,7 +178,7 @@ def study_markdown(summary: dict, table: pd.DataFrame, cfg: Config, regions: dic
     return "\n".join(lines)
 
 
-def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
+def write_study_outputs(cfg: Config, results: dict[Unit, UnitResult]) -> StudyOutputs:
     """Write predictions.csv, study.csv, study.json, study.md, study.png, study_regions.png and (when
     the GANs carry quality reports) gans.csv and study_quality.png into ``<run>/study``."""
     out = cfg.paths.study_dir
@@ -171,17 +193,17 @@ def write_study_outputs(cfg: Config, results: dict) -> StudyOutputs:
                            "ast_epochs": cfg.ast.epochs, "gan_epochs": cfg.gan.epochs, "synth_n": cfg.synth.n,
                            "confidence": cfg.eval.confidence, "bootstrap_samples": cfg.eval.bootstrap_samples},
                 "budgets": summary, "regions": regions, "quality_vs_effect": quality}
-    paths = {
-        "predictions": write_text(out / "predictions.csv", predictions.to_csv(index=False, float_format="%.4f")),
-        "table": write_text(out / "study.csv", table.to_csv(index=False, float_format="%.6g")),
-        "summary": write_json(out / "study.json", document),
-        "report": write_text(out / "study.md", study_markdown(summary, table, cfg, regions, quality)),
-        "figure": plot_study(summary, out / "study.png", cfg.eval.confidence),
-        "regions_figure": plot_study_regions(regions, out / "study_regions.png", cfg.eval.confidence),
-    }
+    paths = StudyPaths(
+        predictions=write_text(out / "predictions.csv", predictions.to_csv(index=False, float_format="%.4f")),
+        table=write_text(out / "study.csv", table.to_csv(index=False, float_format="%.6g")),
+        summary=write_json(out / "study.json", document),
+        report=write_text(out / "study.md", study_markdown(summary, table, cfg, regions, quality)),
+        figure=plot_study(summary, out / "study.png", cfg.eval.confidence),
+        regions_figure=plot_study_regions(regions, out / "study_regions.png", cfg.eval.confidence),
+    )
     if quality["measures"]:
-        paths["gans"] = write_text(out / "gans.csv", gans.to_csv(index=False, float_format="%.6g"))
-        paths["quality_figure"] = plot_study_quality(gans, quality, out / "study_quality.png")
+        paths.gans = write_text(out / "gans.csv", gans.to_csv(index=False, float_format="%.6g"))
+        paths.quality_figure = plot_study_quality(gans, quality, out / "study_quality.png")
     return StudyOutputs(document, table, predictions, paths)
 
 
@@ -198,12 +220,12 @@ def closing_lines(result: StudyResult, cfg: Config, base: Path | None = None) ->
         "\nin brief:",
         *brief_lines(summary["budgets"], summary.get("regions"), summary.get("quality_vs_effect")),
         f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
-        f"report {paths['report']}, figures {paths['figure']} and {paths['regions_figure'].name} (where on the "
+        f"report {paths.report}, figures {paths.figure} and {paths.regions_figure.name} (where on the "
         "label plane each arm helps)"
-        + (f", {paths['quality_figure'].name} (does a better GAN help more?)" if "quality_figure" in paths else ""),
+        + (f", {paths.quality_figure.name} (does a better GAN help more?)" if paths.quality_figure else ""),
     ]
     if result.vs_base is not None:
         lines += [f"\nagainst the base study {base} (this minus base, mean CCC, {confidence:.0%} interval):",
                   *base_verdict_lines(result.vs_base),
-                  f"every arm and the thirds of the label plane: {paths['vs_base_report']}"]
+                  f"every arm and the thirds of the label plane: {paths.vs_base_report}"]
     return lines

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from astgan.artifacts import read_json
 from astgan.config import Config
 from astgan.data.prepare import load_songs_with_features
 from astgan.errors import AstganError
@@ -21,6 +20,7 @@ from astgan.study.compare import write_vs_base
 from astgan.study.executors.local import run_local
 from astgan.study.plan import ARMS, Unit, plan, result_path, unit_config, write_cell_splits
 from astgan.study.report import StudyResult, write_study_outputs
+from astgan.study.results import GanModelResult, UnitResult, read_unit_result
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,14 @@ def run_units(study: StudyRun, echo: Echo | None = None) -> None:
 def finish_study(study: StudyRun) -> StudyResult:
     """Read every unit's result and write the study's outputs (and, with a base, the comparison with it)."""
     cfg, study_dir = study.cfg, study.cfg.paths.study_dir
-    results = {u: read_json(result_path(study_dir, u)) for u in study.units}
+    results = {u: read_unit_result(result_path(study_dir, u), u.kind) for u in study.units}
     outputs = write_study_outputs(cfg, results)
     vs_base = None
     if study.base is not None:
-        vs_base, paths = write_vs_base(study_dir, study.base, study.differences, cfg.eval.bootstrap_samples,
+        vs_base, files = write_vs_base(study_dir, study.base, study.differences, cfg.eval.bootstrap_samples,
                                        cfg.eval.confidence, cfg.study.seed)
-        outputs.paths.update({f"vs_base_{name}": path for name, path in paths.items()})
+        outputs.paths.vs_base_summary, outputs.paths.vs_base_report, outputs.paths.vs_base_figure = (
+            files["summary"], files["report"], files["figure"])
     return StudyResult(outputs.summary, outputs.table, outputs.predictions, time.perf_counter() - study.started,
                        len(study.todo), outputs.paths, vs_base)
 
@@ -134,13 +135,13 @@ class Progress:
         self.costs: dict[str, list[float]] = {}
         self.started = time.perf_counter()
 
-    def finished(self, unit: Unit, result: dict) -> None:
+    def finished(self, unit: Unit, result: UnitResult) -> None:
         self.n_done += 1
         self.remaining.remove(unit)
-        self.costs.setdefault(unit.kind, []).append(result["seconds"] / unit.cell.budget)
+        self.costs.setdefault(unit.kind, []).append(result.seconds / unit.cell.budget)
         elapsed = time.perf_counter() - self.started
         self.echo(f"[{self.n_done:>3}/{self.n_total}] {unit.describe()}: {_outcome(result)} "
-                  f"({result['seconds']:.0f}s); elapsed {_clock(elapsed)}, about {_clock(self.eta())} left")
+                  f"({result.seconds:.0f}s); elapsed {_clock(elapsed)}, about {_clock(self.eta())} left")
 
     def eta(self) -> float:
         every = [c for costs in self.costs.values() for c in costs]
@@ -151,12 +152,12 @@ class Progress:
         return left / self.jobs
 
 
-def _outcome(result: dict) -> str:
+def _outcome(result: UnitResult) -> str:
     """A unit's headline: the GAN's label fidelity, or an arm's song-level mean CCC on its TEST songs."""
-    if "pred" not in result:
-        return f"GAN trained for {result['gan_epochs']} epochs, {result['n_synthetic']} synthetic segments drawn"
-    report = regression_report(np.asarray(result["pred"]), np.asarray(result["true"]))
-    epoch = f", best epoch {result['best_epoch']}" if result.get("best_epoch") else ""
+    if isinstance(result, GanModelResult):
+        return f"GAN trained for {result.gan_epochs} epochs, {result.n_synthetic} synthetic segments drawn"
+    report = regression_report(np.asarray(result.pred), np.asarray(result.true))
+    epoch = f", best epoch {result.best_epoch}" if result.best_epoch else ""
     return f"TEST mean CCC {report['mean_ccc']:.3f}{epoch}"
 
 

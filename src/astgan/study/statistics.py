@@ -15,7 +15,8 @@ import pandas as pd
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
 from astgan.metrics import regression_report
-from astgan.study.plan import ARM_ORDER
+from astgan.study.plan import ARM_ORDER, Unit
+from astgan.study.results import UnitResult
 
 COMPARISONS = (("gan", "real"), ("control", "real"), ("gan", "control"), ("real", "ridge"))
 VERDICTS = ("gan - real", "control - real", "gan - control")  # the family the verdicts read together
@@ -24,18 +25,18 @@ PREDICTION_COLUMNS = ["fold", "budget", "arm", "seed", "song_id", *VALUE_COLUMNS
 METRIC_KEYS = ("ccc", "pearson", "r2", "rmse")
 
 
-def study_predictions(results: dict) -> pd.DataFrame:
+def study_predictions(results: dict[Unit, UnitResult]) -> pd.DataFrame:
     """``predictions.csv``: one row per fold, budget, arm and TEST song, labels on DEAM's 1..9 scale.
 
-    ``results``: unit -> the unit's result dict (units of kind gan-model carry no predictions).
+    ``results``: unit -> the unit's result (units of kind gan-model carry no predictions).
     Values are rounded to 4 decimals, and every later number is computed from the rounded table.
     """
     rows = []
     for unit, result in results.items():
         if unit.kind not in ARM_ORDER:
             continue
-        true, pred = to_deam_scale(np.asarray(result["true"])), to_deam_scale(np.asarray(result["pred"]))
-        for song_id, t, p in zip(result["song_ids"], true, pred):
+        true, pred = to_deam_scale(np.asarray(result.true)), to_deam_scale(np.asarray(result.pred))
+        for song_id, t, p in zip(result.song_ids, true, pred):
             rows.append([unit.cell.fold + 1, unit.cell.budget, unit.kind, unit.seed, str(song_id), *t, *p])
     table = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
     for column in VALUE_COLUMNS:
@@ -66,7 +67,7 @@ def unit_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             to_unit_scale(frame[["valence_pred", "arousal_pred"]].to_numpy()))
 
 
-def study_table(predictions: pd.DataFrame, results: dict) -> pd.DataFrame:
+def study_table(predictions: pd.DataFrame, results: dict[Unit, UnitResult]) -> pd.DataFrame:
     """``study.csv``: metrics of every fold x budget x arm, from ``predictions``, plus training facts."""
     facts = {(u.cell.fold + 1, u.cell.budget, u.kind, u.seed): r for u, r in results.items() if u.kind in ARM_ORDER}
     rows = []
@@ -74,12 +75,12 @@ def study_table(predictions: pd.DataFrame, results: dict) -> pd.DataFrame:
         true, pred = unit_arrays(frame)
         report = regression_report(pred, true)
         fact = facts[(fold, budget, arm, seed)]
-        row = {"fold": fold, "budget": budget, "arm": arm, "seed": seed, "n_train_songs": fact["n_train_songs"],
+        row = {"fold": fold, "budget": budget, "arm": arm, "seed": seed, "n_train_songs": fact.n_train_songs,
                "n_test_songs": len(frame)}
         for dim in DIMENSIONS:
             row.update({f"{dim}_{key}": report[dim][key] for key in METRIC_KEYS})
         row["mean_ccc"] = report["mean_ccc"]
-        row.update(best_epoch=fact.get("best_epoch"), steps=fact.get("steps"), seconds=round(fact["seconds"], 1))
+        row.update(best_epoch=fact.best_epoch, steps=fact.steps, seconds=round(fact.seconds, 1))
         rows.append(row)
     return pd.DataFrame(rows)
 

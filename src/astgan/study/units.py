@@ -11,7 +11,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from astgan.artifacts import write_json
 from astgan.config import Config
 from astgan.data.prepare import prepare_data
 from astgan.evaluation.evaluate import baseline_predictions
@@ -21,10 +20,11 @@ from astgan.regressor.inference import load_trained, predict_segments
 from astgan.regressor.train import train_ast
 from astgan.runtime import resolve_device
 from astgan.study.plan import BASELINE, result_name
+from astgan.study.results import ArmResult, GanModelResult, UnitResult, write_unit_result
 from astgan.synthetic.synthesis import synthesize
 
 
-def run_unit(config: dict, kind: str) -> dict:
+def run_unit(config: dict, kind: str) -> UnitResult:
     """Do one unit in this process and write its result file; returns the result.
 
     ``config`` is the unit's config as a plain dict (so that it crosses process boundaries).
@@ -37,24 +37,23 @@ def run_unit(config: dict, kind: str) -> dict:
         result = _ridge(cfg)
     else:
         result = _train_arm(cfg)
-    result["seconds"] = time.perf_counter() - started
-    write_json(cfg.run_dir / result_name(kind), result)
+    result.seconds = time.perf_counter() - started
+    write_unit_result(cfg.run_dir / result_name(kind), result)
     return result
 
 
-def _train_gan_model(cfg: Config) -> dict:
+def _train_gan_model(cfg: Config) -> GanModelResult:
     paths = cfg.paths
     trained = train_gan(cfg, resume=paths.gan_last.exists(), progress=False)
     quality = synthesize(cfg, progress=False)
-    return {"gan_epochs": len(trained.history), "n_synthetic": int(quality.get("n_synthetic", cfg.synth.n)),
-            "quality": quality}
+    return GanModelResult(len(trained.history), int(quality.get("n_synthetic", cfg.synth.n)), quality)
 
 
-def _train_arm(cfg: Config) -> dict:
+def _train_arm(cfg: Config) -> ArmResult:
     trained = train_ast(cfg, resume=cfg.paths.ast_last.exists(), progress=False)
     song_ids, true, pred = _predict_test_songs(cfg)
-    return {"song_ids": song_ids, "true": true.tolist(), "pred": pred.tolist(), "best_epoch": trained.best_epoch,
-            "steps": trained.steps, "n_train_songs": _n_songs(cfg, "train")}
+    return ArmResult(song_ids, true.tolist(), pred.tolist(), trained.best_epoch, trained.steps,
+                     _n_songs(cfg, "train"))
 
 
 def _predict_test_songs(cfg: Config) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -65,13 +64,13 @@ def _predict_test_songs(cfg: Config) -> tuple[list[str], np.ndarray, np.ndarray]
     return test.songs["song_id"].tolist(), test.song_labels, song_means(segments, test.song_index)
 
 
-def _ridge(cfg: Config) -> dict:
+def _ridge(cfg: Config) -> ArmResult:
     """The ridge baseline of the cell, fitted on the budget's TRAIN segments."""
     data = prepare_data(cfg, progress=False)
     train, test = data.segments("train"), data.segments("test")
     _, song_pred = baseline_predictions(train, test, data.labels("train"), cfg.eval.ridge_alpha)["ridge"]
-    return {"song_ids": test.songs["song_id"].tolist(), "true": test.song_labels.tolist(), "pred": song_pred.tolist(),
-            "best_epoch": None, "steps": None, "n_train_songs": _n_songs(cfg, "train")}
+    return ArmResult(test.songs["song_id"].tolist(), test.song_labels.tolist(), song_pred.tolist(), None, None,
+                     _n_songs(cfg, "train"))
 
 
 def _n_songs(cfg: Config, split: str) -> int:
