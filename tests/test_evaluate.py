@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from astgan.cli import main
-from astgan.config import Config, config_to_yaml
+from astgan.config import config_to_yaml
 from astgan.data.labels import labels_of, to_unit_scale
 from astgan.data.prepare import read_songs_csv
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.evaluation.evaluate import EvaluationReport, baseline_predictions, evaluate
 from astgan.metrics import regression_report
 
+from helpers import copied_run, invoke
+
 METRICS = {"ccc", "pearson", "r2", "rmse", "mae"}
-
-
-def copy_run(cfg: Config, tmp_path, **overrides) -> Config:
-    """The trained run copied to a fresh folder (the session's copy stays untouched)."""
-    raw = cfg.to_dict()
-    raw["run"]["dir"] = str(tmp_path / "run")
-    for section, values in overrides.items():
-        raw[section].update(values)
-    shutil.copytree(cfg.run_dir, raw["run"]["dir"])
-    return Config.from_dict(raw)
 
 
 @pytest.fixture(scope="module")
 def evaluated(trained_tiny_run, tmp_path_factory):
     """(config, report) of the tiny trained run after `evaluate`."""
-    cfg = copy_run(trained_tiny_run, tmp_path_factory.mktemp("evaluated"))
+    cfg = copied_run(trained_tiny_run, tmp_path_factory.mktemp("evaluated"))
     return cfg, evaluate(cfg, progress=False)
 
 
@@ -133,30 +122,30 @@ def test_markdown_report_and_figures(evaluated):
 
 
 def test_evaluate_without_a_checkpoint_names_train_ast(trained_tiny_run, tmp_path):
-    cfg = copy_run(trained_tiny_run, tmp_path)
+    cfg = copied_run(trained_tiny_run, tmp_path)
     (cfg.run_dir / "ast" / "best.pt").unlink()
     with pytest.raises(MissingArtifactError, match="astgan train-ast"):
         evaluate(cfg, progress=False)
 
 
 def test_evaluate_refuses_features_the_model_was_not_trained_on(trained_tiny_run, tmp_path):
-    cfg = copy_run(trained_tiny_run, tmp_path, features={"n_mels": 16})
+    cfg = copied_run(trained_tiny_run, tmp_path, features={"n_mels": 16})
     with pytest.raises(CheckpointError, match="features.n_mels"):
         evaluate(cfg, progress=False)
 
 
 def test_cli_evaluate_and_compare(evaluated, tmp_path):
     cfg, _ = evaluated
-    other = copy_run(cfg, tmp_path)  # already evaluated: same songs, same predictions
+    other = copied_run(cfg, tmp_path)  # already evaluated: same songs, same predictions
     config_file = tmp_path / "a.yaml"
     config_file.write_text(config_to_yaml(cfg))
-    result = CliRunner().invoke(main, ["evaluate", "-c", str(config_file), "--compare", str(other.run_dir)])
+    result = invoke("evaluate", "-c", str(config_file), "--compare", str(other.run_dir))
     assert result.exit_code == 0, result.output
     assert "ridge (band stats)" in result.output and "A ahead in" in result.output
     compare = json.loads((cfg.run_dir / "eval" / "compare.json").read_text())
     assert compare["dimensions"]["mean_ccc"]["difference"] == pytest.approx(0.0, abs=1e-9)
 
     (other.run_dir / "eval" / "predictions.csv").unlink()
-    result = CliRunner().invoke(main, ["evaluate", "-c", str(config_file), "--compare", str(other.run_dir)])
+    result = invoke("evaluate", "-c", str(config_file), "--compare", str(other.run_dir))
     assert result.exit_code == 1
     assert "astgan evaluate -c" in result.output and "predictions.csv not found" in result.output

@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
 
 from astgan.artifacts import save_checkpoint
-from astgan.cli import main
 from astgan.data.audio import load_audio
 from astgan.data.features import log_mel
 from astgan.errors import AstganError, CheckpointError
@@ -26,7 +24,7 @@ from astgan.regressor.inference import load_trained
 from astgan.regressor.model import LegacyASTRegressor
 from astgan.regressor.predict import predict_files
 
-from helpers import legacy_checkpoint
+from helpers import copied_run, invoke, legacy_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +32,7 @@ def evaluated_run(trained_tiny_run, tmp_path_factory):
     """A copy of the tiny trained run, evaluated (eval/report.json for the model card)."""
     from astgan.evaluation.evaluate import evaluate
 
-    run = tmp_path_factory.mktemp("evaluated") / "run"
-    shutil.copytree(trained_tiny_run.run_dir, run)
-    cfg = trained_tiny_run.with_overrides(f"run.dir={run}")
+    cfg = copied_run(trained_tiny_run, tmp_path_factory.mktemp("evaluated"))
     report = evaluate(cfg, progress=False)
     return cfg, report
 
@@ -45,7 +41,7 @@ def evaluated_run(trained_tiny_run, tmp_path_factory):
 def exported(evaluated_run, tmp_path_factory):
     cfg, _ = evaluated_run
     out = tmp_path_factory.mktemp("export") / "model"
-    result = CliRunner().invoke(main, ["export", str(cfg.run_dir), str(out)])
+    result = invoke("export", str(cfg.run_dir), str(out))
     assert result.exit_code == 0, result.output
     return out
 
@@ -125,7 +121,7 @@ def test_predictions_from_the_export_equal_those_from_the_run(exported, evaluate
 
 def test_cli_predict_reads_an_export_and_writes_to_the_working_folder(exported, songs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["predict", str(exported), str(songs[0]), "--workers", "0"])
+    result = invoke("predict", str(exported), str(songs[0]), "--workers", "0")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "predictions.csv")["path"].tolist() == [str(songs[0])]
     assert not (exported / "predictions").exists()

@@ -7,10 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from scipy.stats import gaussian_kde
 
-from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.prepare import prepare_data
@@ -31,7 +29,7 @@ from astgan.synthetic.quality_text import format_quality_table, quality_markdown
 from astgan.synthetic.reference_sets import REFERENCE_DRAWS, reference_split
 from astgan.synthetic.synthesis import label_consistent, synthesize
 
-from helpers import tiny_config
+from helpers import copied_run, invoke, tiny_config
 
 
 def _imbalanced_labels(rng: np.random.Generator) -> np.ndarray:
@@ -244,11 +242,8 @@ def trained_run(prepared_tiny, tmp_path_factory):
     """A run folder with a 1-epoch generator (tiny config)."""
     from astgan.gan.train import train_gan
 
-    cfg, _ = prepared_tiny
-    run_dir = tmp_path_factory.mktemp("synth") / "run"
-    shutil.copytree(cfg.run_dir, run_dir)
-    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
-                      synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
+    cfg = copied_run(prepared_tiny[0], tmp_path_factory.mktemp("synth"),
+                     synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
     train_gan(cfg, progress=False)
     return cfg
 
@@ -296,9 +291,7 @@ def test_the_label_consistency_filter_keeps_the_closest_reads_in_drawing_order()
 def test_a_filtered_set_carries_its_labels_better_and_its_report_judges_the_generator(trained_run, tmp_path):
     from astgan.synthetic.judge import load_or_train_judge
 
-    run = tmp_path / "run"
-    shutil.copytree(trained_run.run_dir, run)
-    plain = trained_run.with_overrides(f"run.dir={run}")
+    plain = copied_run(trained_run, tmp_path)
     errors = {}
     for factor in (1.0, 3.0):
         cfg = plain.with_overrides(f"synth.filter={factor}")
@@ -343,5 +336,5 @@ def test_synthesize_without_a_generator_says_to_run_train_gan(prepared_tiny, tmp
         synthesize(cfg, progress=False)
     config = tmp_path / "c.yaml"
     config.write_text(config_to_yaml(cfg))
-    result = CliRunner().invoke(main, ["synthesize", "-c", str(config)])
+    result = invoke("synthesize", "-c", str(config))
     assert result.exit_code == 1 and "astgan train-gan" in result.output
