@@ -19,17 +19,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from astgan.artifacts import write_text
+from astgan.config import sections
 from astgan.config.gan import GanConfig
-from astgan.config.sections import (
-    AstConfig,
-    DataConfig,
-    EvalConfig,
-    FeaturesConfig,
-    RunConfig,
-    SplitConfig,
-    StudyConfig,
-    SynthConfig,
-)
 from astgan.config.values import build_section, fail, merge, parse_overrides, unknown_key
 from astgan.errors import ConfigError
 from astgan.paths import RunPaths
@@ -40,17 +31,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class Config:
-    """One experiment: every command reads it, and the resolved copy is saved in the run folder."""
+    """One experiment: every command reads it, and the resolved copy is saved in the run folder.
 
-    data: DataConfig = field(default_factory=DataConfig)
-    features: FeaturesConfig = field(default_factory=FeaturesConfig)
-    split: SplitConfig = field(default_factory=SplitConfig)
+    One field per section (:mod:`astgan.config.sections`, :mod:`astgan.config.gan`)."""
+
+    data: sections.DataConfig = field(default_factory=sections.DataConfig)
+    features: sections.FeaturesConfig = field(default_factory=sections.FeaturesConfig)
+    split: sections.SplitConfig = field(default_factory=sections.SplitConfig)
     gan: GanConfig = field(default_factory=GanConfig)
-    synth: SynthConfig = field(default_factory=SynthConfig)
-    ast: AstConfig = field(default_factory=AstConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    study: StudyConfig = field(default_factory=StudyConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    synth: sections.SynthConfig = field(default_factory=sections.SynthConfig)
+    ast: sections.AstConfig = field(default_factory=sections.AstConfig)
+    eval: sections.EvalConfig = field(default_factory=sections.EvalConfig)
+    study: sections.StudyConfig = field(default_factory=sections.StudyConfig)
+    run: sections.RunConfig = field(default_factory=sections.RunConfig)
 
     def check(self) -> Config:
         """Validate every section and the rules that span sections; returns self."""
