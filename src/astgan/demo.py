@@ -24,6 +24,7 @@ import numpy as np
 
 from astgan.config import Config, load_config, save_run_config
 from astgan.data.labels import DIMENSIONS
+from astgan.metrics import fmt, fmt_interval, markdown_table
 
 if TYPE_CHECKING:  # evaluate imports torch: the demo imports its stages when it runs them
     from astgan.evaluation.evaluate import EvaluationReport
@@ -153,8 +154,6 @@ def mean_report(reports: list[EvaluationReport]) -> dict:
 
 def final_table(result: DemoResult) -> str:
     """Per dimension CCC / r / R² / RMSE for both arms (mean over seeds) and both baselines, song level."""
-    from astgan.metrics import fmt, markdown_table
-
     n = len(result.augmented)
     over = f" (mean of {n} seeds)" if n > 1 else ""
     baselines = result.augmented[0].baselines
@@ -173,7 +172,6 @@ def final_table(result: DemoResult) -> str:
 def gan_effect_lines(comparison: dict) -> list[str]:
     """One line per dimension: the difference in song-level CCC and its bootstrap interval."""
     from astgan.evaluation.compare import per_seed_lines, verdict
-    from astgan.metrics import fmt, fmt_interval
 
     n_seeds = comparison.get("n_seeds", 1)
     seeds = f", CCC averaged over {n_seeds} training seeds per arm" if n_seeds > 1 else ""
