@@ -42,7 +42,7 @@ def tiny_cfg(demo_root_small, feature_cache_dir, tmp_path) -> Config:
 def prepared_tiny(demo_root_small, feature_cache_dir, tmp_path_factory):
     """(config, PreparedData) of a run folder on the small demo that has been through `extract`.
 
-    Session-scoped: tests must not modify its run folder; copy it (shutil.copytree) to change it.
+    Session-scoped: tests must not modify its run folder; copy it (helpers.copied_run) to change it.
     """
     from astgan.data.prepare import prepare_data
 
@@ -55,7 +55,7 @@ def trained_tiny_run(demo_root_small, feature_cache_dir, tmp_path_factory) -> Co
     """The config of a tiny run through `train-ast` (real data only, 1 epoch) on the small demo.
 
     Its run folder holds songs.csv, ast/best.pt and the rest of train-ast's outputs. Split
-    30 % TEST so that evaluation has a few songs. Session-scoped: copy the folder to change it.
+    30 % TEST so that evaluation has a few songs. Session-scoped: copy it (helpers.copied_run) to change it.
     """
     from astgan.regressor.train import train_ast
 

@@ -1,4 +1,4 @@
-"""Helpers the tests import: tiny configs, and where the fixtures are.
+"""Helpers the tests import: tiny configs, copies of the session's run folders, the CLI in process.
 
 Fixtures live in ``conftest.py``; plain functions and constants live here, so that tests import
 them by name instead of from ``conftest``.
@@ -6,9 +6,13 @@ them by name instead of from ``conftest``.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from click.testing import CliRunner, Result
+
+from astgan.cli import main
 from astgan.config import Config
 
 if TYPE_CHECKING:
@@ -38,6 +42,28 @@ def tiny_config(data_root: Path, run_dir: Path, cache_dir: Path, **sections) -> 
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
     return Config.from_dict(raw)
+
+
+def copied_run(cfg: Config, folder: Path, **sections) -> Config:
+    """``cfg`` on a copy of its run folder at ``folder/run`` (the session's fixtures stay untouched), with
+    ``sections`` updating keys, e.g. ``copied_run(cfg, tmp_path, gan={"epochs": 2})``."""
+    run = Path(folder) / "run"
+    shutil.copytree(cfg.run_dir, run)
+    raw = cfg.to_dict()
+    raw["run"]["dir"] = str(run)
+    for section, values in sections.items():
+        raw[section].update(values)
+    return Config.from_dict(raw)
+
+
+def invoke(*args, code: int | None = None, catch_exceptions: bool = True) -> Result:
+    """``astgan ARGS...`` run in this process by click's test runner (paths may be given as paths).
+
+    With ``code``, asserts the exit status (the output is shown when it differs)."""
+    result = CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=catch_exceptions)
+    if code is not None:
+        assert result.exit_code == code, result.output
+    return result
 
 
 def legacy_checkpoint(cfg: Config) -> tuple[dict, torch.nn.Module]:

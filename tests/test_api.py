@@ -46,6 +46,20 @@ def test_the_api_names_are_documented_and_resolve_lazily():
         astgan.nothing_here  # noqa: B018
 
 
+def test_the_version_comes_from_the_package_metadata_or_says_unknown(monkeypatch):
+    import importlib.metadata
+
+    from astgan.artifacts import UNKNOWN_VERSION
+
+    assert astgan.__version__ == importlib.metadata.version("astgan")
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # a source tree on PYTHONPATH, never installed
+    assert astgan.__version__ == UNKNOWN_VERSION == "0+unknown"
+
+
 def test_load_model_predicts_a_dataframe_like_the_cli_csv(trained_tiny_run, demo_root_small, tmp_path):
     songs = sorted((demo_root_small / "DEAM_audio" / "MEMD_audio").glob("*.mp3"))[:4]
     broken = tmp_path / "broken.mp3"
@@ -98,4 +112,4 @@ def test_the_study_runs_from_python_and_returns_its_tables(demo_root_small, feat
     assert set(per_arm.groups) == {"real", "gan", "control", "ridge"}
     assert (per_arm.nunique() == per_arm.count()).all() and per_arm.count().nunique() == 1  # every song once per arm
     assert len(result.table) == 2 * 4  # 2 folds x (3 arms + ridge)
-    assert result.paths["report"].is_file() and "Verdict per budget" in result.paths["report"].read_text()
+    assert result.paths.report.is_file() and "Verdict per budget" in result.paths.report.read_text()

@@ -15,7 +15,7 @@ from astgan.errors import DataError, MissingArtifactError
 from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, two_sided_p
 from astgan.evaluation.compare import compare_runs, compare_seeded_runs, comparison_table
 from astgan.evaluation.evaluate import predictions_frame
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 
 N_SONGS = 40
 
@@ -198,7 +198,7 @@ def test_bootstrap_p_values_and_holms_correction():
 
 
 def test_too_few_resamples_for_holm_are_named():
-    from astgan.evaluation.study_report import holm_resolution_note
+    from astgan.study.statistics import holm_resolution_note
 
     assert holm_resolution_note(12, 1000, 0.95) == []  # 2 / 1001 x 12 < 0.05
     note = holm_resolution_note(6, 200, 0.95)[0]  # 2 / 201 x 6 > 0.05: nothing could hold

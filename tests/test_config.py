@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from astgan.config import Config, config_to_yaml, load_config, parse_overrides
+from astgan.config import Config, config_to_yaml, load_config
+from astgan.config.values import parse_overrides
 from astgan.errors import ConfigError
 
 CONFIGS = Path(__file__).parent.parent / "src" / "astgan" / "configs"

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from click.testing import CliRunner
 
-from astgan.cli import main
+from helpers import invoke
 
 pytestmark = pytest.mark.slow  # the whole chain, several training runs
 
@@ -32,11 +31,9 @@ METRICS = {"ccc", "pearson", "r2", "rmse", "mae"}
 def quick_demo(demo_root_small, tmp_path_factory):
     """One quick demo (two seeds per arm) on the session's small demo dataset."""
     out = tmp_path_factory.mktemp("quick_demo")
-    result = CliRunner().invoke(main, [
-        "demo", "--quick", "--seeds", "2", "-c", CONFIG,
-        "--set", f"data.root={demo_root_small}", "--set", f"run.dir={out / 'demo'}",
-        "--set", f"features.cache_dir={out / 'cache'}",
-    ])
+    result = invoke("demo", "--quick", "--seeds", "2", "-c", CONFIG,
+                    "--set", f"data.root={demo_root_small}", "--set", f"run.dir={out / 'demo'}",
+                    "--set", f"features.cache_dir={out / 'cache'}")
     assert result.exit_code == 0, result.output
     return out, result.output
 

@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
 
 from astgan.artifacts import save_checkpoint
-from astgan.cli import main
 from astgan.data.audio import load_audio
 from astgan.data.features import log_mel
 from astgan.errors import AstganError, CheckpointError
@@ -26,7 +24,7 @@ from astgan.regressor.inference import load_trained
 from astgan.regressor.model import LegacyASTRegressor
 from astgan.regressor.predict import predict_files
 
-from helpers import legacy_checkpoint
+from helpers import copied_run, invoke, legacy_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +32,7 @@ def evaluated_run(trained_tiny_run, tmp_path_factory):
     """A copy of the tiny trained run, evaluated (eval/report.json for the model card)."""
     from astgan.evaluation.evaluate import evaluate
 
-    run = tmp_path_factory.mktemp("evaluated") / "run"
-    shutil.copytree(trained_tiny_run.run_dir, run)
-    cfg = trained_tiny_run.with_overrides(f"run.dir={run}")
+    cfg = copied_run(trained_tiny_run, tmp_path_factory.mktemp("evaluated"))
     report = evaluate(cfg, progress=False)
     return cfg, report
 
@@ -45,7 +41,7 @@ def evaluated_run(trained_tiny_run, tmp_path_factory):
 def exported(evaluated_run, tmp_path_factory):
     cfg, _ = evaluated_run
     out = tmp_path_factory.mktemp("export") / "model"
-    result = CliRunner().invoke(main, ["export", str(cfg.run_dir), str(out)])
+    result = invoke("export", str(cfg.run_dir), str(out))
     assert result.exit_code == 0, result.output
     return out
 
@@ -125,7 +121,7 @@ def test_predictions_from_the_export_equal_those_from_the_run(exported, evaluate
 
 def test_cli_predict_reads_an_export_and_writes_to_the_working_folder(exported, songs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["predict", str(exported), str(songs[0]), "--workers", "0"])
+    result = invoke("predict", str(exported), str(songs[0]), "--workers", "0")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "predictions.csv")["path"].tolist() == [str(songs[0])]
     assert not (exported / "predictions").exists()
@@ -145,10 +141,10 @@ def test_model_card_holds_the_evaluation_data_use_and_limits(exported, evaluated
     _, report = evaluated_run
     card = (exported / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\npipeline_tag: audio-classification\n")
-    assert f"{report['n_test_songs']} TEST songs" in card
+    assert f"{report.n_test_songs} TEST songs" in card
     for predictor in ("AST", "ridge (band stats)", "TRAIN mean"):
         assert f"| {predictor}" in card
-    ccc = report["song"]["valence"]["ccc"]
+    ccc = report.song["valence"]["ccc"]
     assert f"{round(ccc, 3) + 0.0:.3f}" in card
     for heading in ("## Evaluation", "## Use it", "## Inputs", "## Training", "## Intended use", "## Limits"):
         assert heading in card
@@ -202,10 +198,10 @@ def test_an_older_run_still_evaluates_and_predicts_but_is_not_exported(evaluated
     trained = load_trained(run, torch.device("cpu"))
     assert isinstance(trained.model, LegacyASTRegressor)
     report = evaluate(old_cfg, progress=False)
-    assert report["n_test_songs"] >= 2 and np.isfinite(report["song"]["mean_ccc"])
+    assert report.n_test_songs >= 2 and np.isfinite(report.song["mean_ccc"])
     # its evaluation used the old model's own outputs
     predictions = pd.read_csv(run / "eval" / "predictions.csv")
-    assert len(predictions) == report["n_test_songs"]
+    assert len(predictions) == report.n_test_songs
 
     result = predict_files(run, songs[:2], out=tmp_path / "old.csv", progress=False, timeline=True)
     table = pd.read_csv(tmp_path / "old.csv")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from astgan.cli import main
 from astgan.data.features import FeatureCache
 from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
+
+from helpers import copied_run, invoke
 
 
 def write_config(path, cfg) -> str:
@@ -23,7 +22,7 @@ def write_config(path, cfg) -> str:
 
 def test_extract_command_writes_the_run_folder(tiny_cfg, tmp_path):
     config_path = write_config(tmp_path / "c.yaml", tiny_cfg)
-    result = CliRunner().invoke(main, ["extract", "-c", config_path, "--set", "split.seed=5"])
+    result = invoke("extract", "-c", config_path, "--set", "split.seed=5")
     assert result.exit_code == 0, result.output
     run = tiny_cfg.run_dir
     songs = pd.read_csv(run / "songs.csv", dtype={"song_id": str})
@@ -38,21 +37,9 @@ def test_extract_command_writes_the_run_folder(tiny_cfg, tmp_path):
     assert "train" in result.output and "segments" in result.output
 
 
-def copy_run(cfg, tmp_path, **data_overrides):
-    """A config pointing at a copy of ``cfg``'s run folder (session fixtures stay untouched)."""
-    from astgan.config import Config
-
-    run_copy = tmp_path / "run"
-    shutil.copytree(cfg.run_dir, run_copy)
-    raw = cfg.to_dict()
-    raw["run"]["dir"] = str(run_copy)
-    raw["data"].update(data_overrides)
-    return Config.from_dict(raw)
-
-
 def test_second_run_reuses_split_and_cache(prepared_tiny, tmp_path):
     cfg, first = prepared_tiny
-    again = prepare_data(copy_run(cfg, tmp_path), progress=False)
+    again = prepare_data(copied_run(cfg, tmp_path), progress=False)
     pd.testing.assert_frame_equal(again.songs, first.songs)
     assert again.entries == first.entries
 
@@ -83,27 +70,26 @@ def test_segments_inherit_their_songs_split(prepared_tiny):
 def test_a_run_folder_made_from_other_songs_is_refused(prepared_tiny, tmp_path):
     cfg, _ = prepared_tiny
     with pytest.raises(DataError, match="different set of songs.*new run.dir"):
-        prepare_data(copy_run(cfg, tmp_path, max_songs=10), progress=False)
+        prepare_data(copied_run(cfg, tmp_path, data={"max_songs": 10}), progress=False)
 
 
 def test_cli_errors_are_one_line_without_traceback(tmp_path):
     config = tmp_path / "c.yaml"
     raw = {"data": {"root": str(tmp_path / "missing")}, "run": {"dir": str(tmp_path / "run")}}
     config.write_text(yaml.safe_dump(raw))
-    result = CliRunner().invoke(main, ["extract", "-c", str(config)])
+    result = invoke("extract", "-c", str(config))
     assert result.exit_code == 1
     assert result.output.startswith("error: data.root")
     assert "make-demo-data" in result.output and "Traceback" not in result.output
-    typo = CliRunner().invoke(main, ["extract", "-c", str(config), "--set", "gan.epoch=3"])
+    typo = invoke("extract", "-c", str(config), "--set", "gan.epoch=3")
     assert typo.exit_code == 1 and "Did you mean 'epochs'?" in typo.output
 
 
 def test_every_command_has_help():
-    runner = CliRunner()
-    top = runner.invoke(main, ["--help"])
+    top = invoke("--help")
     assert top.exit_code == 0
     for name in main.commands:
-        result = runner.invoke(main, [name, "--help"])
+        result = invoke(name, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output, name
 
 

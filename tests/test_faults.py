@@ -23,13 +23,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.data.deam import AUDIO_DIR
 from astgan.data.prepare import prepare_data
 
-from helpers import tiny_config
+from helpers import copied_run, invoke, tiny_config
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -37,10 +35,6 @@ from helpers import tiny_config
 def write_config(cfg, path: Path) -> Path:
     path.write_text(yaml.safe_dump(cfg.to_dict()))
     return path
-
-
-def run_cli(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
@@ -51,13 +45,6 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in errors[0], (fragment, errors[0])
-
-
-def copy_run(cfg, tmp_path: Path, **sections):
-    """A tiny config on a copy of ``cfg``'s run folder (session fixtures stay untouched)."""
-    run = tmp_path / "run"
-    shutil.copytree(cfg.run_dir, run)
-    return tiny_config(Path(cfg.data.root), run, Path(cfg.features.cache_dir), **sections)
 
 
 # ----------------------------------------------------------------------------------- data
@@ -78,7 +65,7 @@ def test_broken_audio_is_skipped_and_short_songs_are_padded(demo_root_small, tmp
 
     cfg = tiny_config(root, tmp_path / "run", tmp_path / "cache")
     with caplog.at_level("WARNING", logger="astgan"):
-        result = run_cli("extract", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+        result = invoke("extract", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
     assert result.exit_code == 0, result.output
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(corrupt.name in w and "cannot decode" in w for w in warnings), warnings
@@ -98,12 +85,12 @@ def test_broken_audio_is_skipped_and_short_songs_are_padded(demo_root_small, tmp
 
 
 def test_each_stage_run_too_early_names_the_command_to_run_first(prepared_tiny, tmp_path):
-    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.5})
+    cfg = copied_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.5})
     config = str(write_config(cfg, tmp_path / "c.yaml"))
-    assert_one_line_error(run_cli("synthesize", "-c", config), "generator.pt", "astgan train-gan")
-    assert_one_line_error(run_cli("train-ast", "-c", config), "synthetic.npz", "astgan synthesize",
+    assert_one_line_error(invoke("synthesize", "-c", config), "generator.pt", "astgan train-gan")
+    assert_one_line_error(invoke("train-ast", "-c", config), "synthetic.npz", "astgan synthesize",
                           "ast.synthetic_ratio=0")
-    assert_one_line_error(run_cli("evaluate", "-c", config), "best.pt", "astgan train-ast")
+    assert_one_line_error(invoke("evaluate", "-c", config), "best.pt", "astgan train-ast")
 
 
 # ----------------------------------------------------------------------------------- resources
@@ -111,8 +98,8 @@ def test_each_stage_run_too_early_names_the_command_to_run_first(prepared_tiny, 
 
 def test_running_out_of_memory_suggests_smaller_settings(prepared_tiny, tmp_path):
     # A feed-forward layer of 2**40 units cannot be allocated: a real allocation failure, at once.
-    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.0, "intermediate_size": 2**40})
-    result = run_cli("train-ast", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+    cfg = copied_run(prepared_tiny[0], tmp_path, ast={"synthetic_ratio": 0.0, "intermediate_size": 2**40})
+    result = invoke("train-ast", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
     assert_one_line_error(result, "out of memory", "ast.batch_size")
 
 
@@ -125,12 +112,12 @@ def immutable(folder: Path, on: bool) -> None:
 
 
 def test_a_read_only_run_folder_is_a_clear_error_and_keeps_its_files(prepared_tiny, tmp_path):
-    cfg = copy_run(prepared_tiny[0], tmp_path)
+    cfg = copied_run(prepared_tiny[0], tmp_path)
     config = str(write_config(cfg, tmp_path / "c.yaml"))
     before = {p.name: p.read_bytes() for p in cfg.run_dir.iterdir() if p.is_file()}
     immutable(cfg.run_dir, True)
     try:
-        result = run_cli("extract", "-c", config, "--set", "split.seed=3")
+        result = invoke("extract", "-c", config, "--set", "split.seed=3")
     finally:
         immutable(cfg.run_dir, False)
     assert_one_line_error(result, "could not write", "config.yaml")
@@ -227,13 +214,13 @@ def test_the_cli_starts_no_progress_monitor_thread(tmp_path):
     import tqdm
 
     tqdm.tqdm.monitor_interval = 10
-    result = run_cli("config", "list")
+    result = invoke("config", "list")
     assert result.exit_code == 0 and tqdm.tqdm.monitor_interval == 0
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_train_gan_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
-    cfg = copy_run(prepared_tiny[0], tmp_path, gan={"epochs": 4, "sample_every": 10})
+    cfg = copied_run(prepared_tiny[0], tmp_path, gan={"epochs": 4, "sample_every": 10})
     config = write_config(cfg, tmp_path / "c.yaml")
     metrics = cfg.run_dir / "gan" / "metrics.csv"
     process = start(config, "train-gan")
@@ -254,7 +241,7 @@ def test_ctrl_c_during_train_gan_then_resume_loses_no_epoch(prepared_tiny, tmp_p
 
 @pytest.mark.slow
 def test_kill_9_during_train_ast_then_resume_loses_no_epoch(prepared_tiny, tmp_path):
-    cfg = copy_run(prepared_tiny[0], tmp_path, ast={"epochs": 4, "synthetic_ratio": 0.0, "patience": 10})
+    cfg = copied_run(prepared_tiny[0], tmp_path, ast={"epochs": 4, "synthetic_ratio": 0.0, "patience": 10})
     config = write_config(cfg, tmp_path / "c.yaml")
     history = cfg.run_dir / "ast" / "history.csv"
     process = start(config, "train-ast")
@@ -275,6 +262,6 @@ def test_kill_9_during_train_ast_then_resume_loses_no_epoch(prepared_tiny, tmp_p
 def test_a_segment_length_the_gan_cannot_take_fails_before_any_work(demo_root_small, tmp_path):
     cfg = tiny_config(demo_root_small, tmp_path / "run", tmp_path / "cache",
                       features={"segment_frames": 90, "segment_hop": 45})
-    result = run_cli("train-gan", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
+    result = invoke("train-gan", "-c", str(write_config(cfg, tmp_path / "c.yaml")))
     assert_one_line_error(result, "features.segment_frames", "multiple of 16")
     assert not (cfg.run_dir / "songs.csv").exists() and not (tmp_path / "cache").exists()

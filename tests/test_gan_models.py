@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from astgan.artifacts import save_checkpoint
-from astgan.config import Config
-from astgan.config_gan import GAN_RECIPES
+from astgan.config import GAN_RECIPES, Config
 from astgan.errors import ConfigError
 from astgan.gan.grid2d import GridDiscriminator, GridGenerator, PatchDecoder
 from astgan.gan.layers import FilmParameters, with_time_deltas

@@ -8,23 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.errors import AstganError, CheckpointError
 from astgan.gan.models import load_generator
 from astgan.gan.train import METRIC_COLUMNS, GanTrainer, MetricMeter, TrainingBatches, train_gan
 
-from helpers import tiny_config
-
-
-def _run_copy(prepared_tiny, tmp_path, **sections):
-    """A config on a copy of the prepared run folder (songs.csv and normalisation already there)."""
-    cfg, _ = prepared_tiny
-    run_dir = tmp_path / "run"
-    shutil.copytree(cfg.run_dir, run_dir)
-    return tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir, **sections)
+from helpers import copied_run, invoke, tiny_config
 
 
 def _batch(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,7 +114,7 @@ def test_the_metric_meter_averages_on_the_device_and_catches_divergence():
 
 @pytest.mark.slow
 def test_train_gan_writes_the_run_folder_contract(prepared_tiny, tmp_path):
-    cfg = _run_copy(prepared_tiny, tmp_path, gan={"epochs": 2, "sample_every": 2})
+    cfg = copied_run(prepared_tiny[0], tmp_path, gan={"epochs": 2, "sample_every": 2})
     result = train_gan(cfg, progress=False)
     gan_dir = cfg.run_dir / "gan"
     assert result.generator_path == gan_dir / "generator.pt"
@@ -150,7 +140,7 @@ def test_train_gan_writes_the_run_folder_contract(prepared_tiny, tmp_path):
 
 @pytest.mark.slow
 def test_the_classic_recipe_keeps_its_rules_per_epoch(prepared_tiny, tmp_path):
-    cfg = _run_copy(prepared_tiny, tmp_path, gan={"epochs": 2, "recipe": "classic"})
+    cfg = copied_run(prepared_tiny[0], tmp_path, gan={"epochs": 2, "recipe": "classic"})
     history = train_gan(cfg, progress=False).history
     assert history[1]["lr_g"] == pytest.approx(2e-4 * 0.99) and history[1]["lr_d"] == pytest.approx(1e-4 * 0.99)
     assert all(0 <= row["extra_g_steps"] <= row["steps"] for row in history)
@@ -160,30 +150,26 @@ def test_the_classic_recipe_keeps_its_rules_per_epoch(prepared_tiny, tmp_path):
 def test_one_seed_trains_the_same_generator_twice(prepared_tiny, tmp_path):
     weights = []
     for name in ("a", "b"):
-        cfg = _run_copy(prepared_tiny, tmp_path / name, gan={"epochs": 1})
+        cfg = copied_run(prepared_tiny[0], tmp_path / name, gan={"epochs": 1})
         train_gan(cfg, progress=False)
         weights.append(torch.load(cfg.run_dir / "gan" / "generator.pt", weights_only=True)["generator"])
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
 
 
-def _cli(*args):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
 @pytest.mark.slow
 def test_resume_continues_an_interrupted_run_like_an_uninterrupted_one(prepared_tiny, tmp_path):
-    interrupted = _run_copy(prepared_tiny, tmp_path / "a", gan={"epochs": 2})
-    uninterrupted = _run_copy(prepared_tiny, tmp_path / "b", gan={"epochs": 3})
+    interrupted = copied_run(prepared_tiny[0], tmp_path / "a", gan={"epochs": 2})
+    uninterrupted = copied_run(prepared_tiny[0], tmp_path / "b", gan={"epochs": 3})
     config_a = tmp_path / "a.yaml"
     config_a.write_text(config_to_yaml(interrupted))
     config_b = tmp_path / "b.yaml"
     config_b.write_text(config_to_yaml(uninterrupted))
 
-    assert _cli("train-gan", "-c", str(config_a)).exit_code == 0
-    resumed = _cli("train-gan", "-c", str(config_a), "--set", "gan.epochs=3", "--resume")
+    assert invoke("train-gan", "-c", str(config_a), catch_exceptions=False).exit_code == 0
+    resumed = invoke("train-gan", "-c", str(config_a), "--set", "gan.epochs=3", "--resume", catch_exceptions=False)
     assert resumed.exit_code == 0, resumed.output
-    assert _cli("train-gan", "-c", str(config_b)).exit_code == 0
+    assert invoke("train-gan", "-c", str(config_b), catch_exceptions=False).exit_code == 0
 
     a = pd.read_csv(interrupted.run_dir / "gan" / "metrics.csv")
     b = pd.read_csv(uninterrupted.run_dir / "gan" / "metrics.csv")
@@ -194,7 +180,7 @@ def test_resume_continues_an_interrupted_run_like_an_uninterrupted_one(prepared_
     generator_b = torch.load(uninterrupted.run_dir / "gan" / "generator.pt", weights_only=True)["generator"]
     assert all(torch.allclose(generator_a[k].float(), generator_b[k].float(), atol=1e-5) for k in generator_a)
 
-    mismatch = _run_copy(prepared_tiny, tmp_path / "c", gan={"epochs": 3, "channels": 32})
+    mismatch = copied_run(prepared_tiny[0], tmp_path / "c", gan={"epochs": 3, "channels": 32})
     shutil.copytree(interrupted.run_dir / "gan", mismatch.run_dir / "gan")
     with pytest.raises(CheckpointError, match="gan.channels"):
         train_gan(mismatch, resume=True, progress=False)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from astgan.evaluation.baselines import mean_predictor
-from astgan.evaluation.metrics import ccc, regression_report
+from astgan.metrics import ccc, regression_report
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -83,7 +83,7 @@ def test_regression_report_errors_are_on_the_deam_scale():
 
 
 def test_song_means_average_each_songs_segments_in_first_seen_order():
-    from astgan.evaluation.metrics import song_means
+    from astgan.metrics import song_means
 
     values = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0], [7.0, 70.0]])
     np.testing.assert_allclose(song_means(values, np.array(["9", "2", "9", "2"])), [[3.0, 30.0], [5.0, 50.0]])

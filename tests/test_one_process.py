@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.config import config_to_yaml
 from astgan.regressor.accelerator import MAX_BATCH_GROWTH, device_batch
+
+from helpers import invoke
 
 
 def _config_file(cfg, tmp_path, **overrides):
@@ -27,7 +27,7 @@ def test_train_ast_runs_after_other_code_set_up_accelerate_differently(prepared_
     GradientState._reset_state()
     Accelerator(cpu=True, mixed_precision="bf16")
     config = _config_file(prepared_tiny[0], tmp_path, **{"ast.synthetic_ratio": 0})
-    result = CliRunner().invoke(main, ["train-ast", "-c", str(config)])
+    result = invoke("train-ast", "-c", str(config))
     assert result.exit_code == 0, result.output
     assert AcceleratorState().mixed_precision == "no"  # the stage's own setting won
 
@@ -36,9 +36,9 @@ def test_stages_run_one_after_another_in_one_process(prepared_tiny, tmp_path):
     config = str(_config_file(prepared_tiny[0], tmp_path, **{"ast.synthetic_ratio": 0.5}))
     for command in (["train-gan"], ["synthesize"], ["train-ast"], ["evaluate"],
                     ["train-ast", "--set", "ast.synthetic_ratio=0", "--set", f"run.dir={tmp_path / 'real'}"]):
-        result = CliRunner().invoke(main, [command[0], "-c", config, *command[1:]])
+        result = invoke(command[0], "-c", config, *command[1:])
         assert result.exit_code == 0, (command, result.output)
-    predicted = CliRunner().invoke(main, ["predict", str(tmp_path / "run"), str(prepared_tiny[1].songs["path"][0])])
+    predicted = invoke("predict", str(tmp_path / "run"), str(prepared_tiny[1].songs["path"][0]))
     assert predicted.exit_code == 0, predicted.output
 
 
@@ -49,7 +49,7 @@ def test_devices_and_precisions_mix_in_one_process(prepared_tiny, tmp_path):
         config = _config_file(prepared_tiny[0], tmp_path / str(i), **{
             "ast.synthetic_ratio": 0, "run.device": device, "run.precision": precision})
         for command in ("train-ast", "evaluate", "train-gan"):
-            result = CliRunner().invoke(main, [command, "-c", str(config)])
+            result = invoke(command, "-c", str(config))
             assert result.exit_code == 0, (device, precision, command, result.output)
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.config import config_text, load_config, packaged_configs
 from astgan.errors import ConfigError
+
+from helpers import invoke
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,19 +39,19 @@ def test_an_unknown_name_lists_the_packaged_configs():
 
 
 def test_config_show_prints_a_starter_config_with_its_comments(tmp_path):
-    result = CliRunner().invoke(main, ["config", "show", "deam"])
+    result = invoke("config", "show", "deam")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("#")  # the comments come along
     mine = tmp_path / "my.yaml"
     mine.write_text(result.output)
     assert load_config(mine).to_dict() == load_config("deam").to_dict()
-    listed = CliRunner().invoke(main, ["config", "list"])
+    listed = invoke("config", "list")
     assert "demo" in listed.output and "deam" in listed.output
 
 
 def test_every_stage_defaults_to_the_packaged_demo_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no configs/ folder here
-    result = CliRunner().invoke(main, ["extract"])
+    result = invoke("extract")
     # the demo config names data/demo, which does not exist in an empty folder: the error says so
     assert result.exit_code == 1
     assert "data.root 'data/demo' does not exist" in result.output

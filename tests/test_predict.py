@@ -18,9 +18,7 @@ import pytest
 import soundfile as sf
 import soxr
 import torch
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.data.audio import load_audio
 from astgan.data.features import segment_starts
 from astgan.errors import DataError, MissingArtifactError
@@ -29,6 +27,8 @@ from astgan.regressor.inference import load_trained
 from astgan.regressor.library import find_audio_files, segmented_files, shard_files
 from astgan.regressor.predict import predict_files, predict_stream
 from astgan.regressor.prediction_csv import HEADER, part_path, read_rows
+
+from helpers import invoke
 
 RATES = (22050, 44100, 48000)
 SECONDS = 3.0
@@ -133,9 +133,8 @@ def test_timeline_rows_cover_each_file(run_dir, audio_dir, trained_tiny_run, tmp
 
 
 def test_cli_writes_the_default_csv_and_fails_only_when_nothing_decodes(run_dir, audio_dir, tmp_path):
-    runner = CliRunner()
     clip = audio_dir / "mp3" / "22050" / "clip_1ch.mp3"
-    result = runner.invoke(main, ["predict", str(run_dir), str(clip), str(audio_dir / "broken.mp3")])
+    result = invoke("predict", run_dir, clip, audio_dir / "broken.mp3")
     assert result.exit_code == 0, result.output
     assert "clip_1ch.mp3" in result.output and "1 skipped (cannot decode)" in result.output
     assert "broken.mp3" in result.output  # the warning names it
@@ -143,7 +142,7 @@ def test_cli_writes_the_default_csv_and_fails_only_when_nothing_decodes(run_dir,
     assert pd.read_csv(default_csv)["path"].tolist() == [str(clip)]
     assert f"all rows: {default_csv}" in result.output
 
-    result = runner.invoke(main, ["predict", str(run_dir), str(audio_dir / "broken.mp3"), str(audio_dir / "empty.wav")])
+    result = invoke("predict", run_dir, audio_dir / "broken.mp3", audio_dir / "empty.wav")
     assert result.exit_code == 1
     assert "none of the 2 file(s) could be decoded" in result.output
 
@@ -158,8 +157,7 @@ def test_predict_needs_a_trained_run(audio_dir, tmp_path):
 
 def test_terminal_shows_a_song_level_summary_and_the_csv_holds_the_segments(run_dir, songs, reference, tmp_path):
     out = tmp_path / "library.csv"
-    result = CliRunner().invoke(main, ["predict", str(run_dir), *map(str, songs), "--timeline", "--out", str(out),
-                                       "--workers", "0"])
+    result = invoke("predict", run_dir, *songs, "--timeline", "--out", out, "--workers", "0")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     n_segments = int((table["level"] == "segment").sum())

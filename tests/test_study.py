@@ -9,15 +9,30 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
 
-from astgan.cli import main
 from astgan.data.labels import to_unit_scale
 from astgan.data.splits import assign_folds, budget_split, fold_split
-from astgan.evaluation.metrics import regression_report
-from astgan.study import ARMS, Cell, Unit, plan, unit_config, unit_dir
+from astgan.metrics import regression_report
+from astgan.study.plan import ARMS, Cell, Unit, plan, unit_config, unit_dir
+from astgan.study.results import ArmResult, GanModelResult, read_unit_result, write_unit_result
 
-from helpers import tiny_config
+from helpers import invoke, tiny_config
+
+
+def test_a_unit_result_reads_its_file_and_writes_it_back_as_it_was(tmp_path):
+    arm = {"song_ids": ["2", "5"], "true": [[0.1, -0.2], [0.3, 0.4]], "pred": [[0.0, 0.1], [0.2, 0.25]],
+           "best_epoch": None, "steps": None, "n_train_songs": 7, "seconds": 0.25}
+    gan = {"gan_epochs": 1, "n_synthetic": 64, "quality": {"n_synthetic": 64}, "seconds": 2.5,
+           "reused_from": "runs/base/study/fold1/budget050/gan"}
+    for kind, raw, kind_of_result in (("ridge", arm, ArmResult), ("gan-model", gan, GanModelResult)):
+        path = tmp_path / f"{kind}.json"
+        path.write_text(json.dumps(raw))
+        result = read_unit_result(path, kind)
+        assert isinstance(result, kind_of_result) and result.seconds == raw["seconds"]
+        assert result.to_dict() == raw and list(result.to_dict()) == list(raw)  # the same keys, in order
+        again = write_unit_result(tmp_path / f"{kind}-again.json", result)
+        assert json.loads(again.read_text()) == raw
+    assert "reused_from" not in read_unit_result(tmp_path / "ridge.json", "ridge").to_dict()  # only when reused
 
 
 def test_folds_hold_every_song_out_once_and_budgets_are_nested(prepared_tiny):
@@ -72,10 +87,8 @@ def test_each_seed_trains_its_own_gan_and_arms_and_the_ridge_runs_once(tmp_path)
 @pytest.fixture(scope="module")
 def quick_study(demo_root_small, feature_cache_dir, tmp_path_factory):
     run = tmp_path_factory.mktemp("study") / "run"
-    result = CliRunner().invoke(main, [
-        "study", "--quick", "--set", f"data.root={demo_root_small}", "--set", f"run.dir={run}",
-        "--set", f"features.cache_dir={feature_cache_dir}", "--set", "run.device=cpu",
-    ])
+    result = invoke("study", "--quick", "--set", f"data.root={demo_root_small}", "--set", f"run.dir={run}",
+                    "--set", f"features.cache_dir={feature_cache_dir}", "--set", "run.device=cpu")
     assert result.exit_code == 0, result.output
     return run / "study", result.output
 
@@ -152,9 +165,9 @@ def test_resume_recomputes_only_the_missing_units(quick_study, tmp_path):
     before = json.loads(gone.read_text())
     gone.unlink()
     args = ["study", "--quick", "-c", str(config), "--set", f"run.dir={run}"]
-    refused = CliRunner().invoke(main, args)
+    refused = invoke(*args)
     assert refused.exit_code == 1 and "--resume" in refused.output
-    resumed = CliRunner().invoke(main, [*args, "--resume"])
+    resumed = invoke(*args, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert "29 already done" in resumed.output and "1 units run" in resumed.output
     after = json.loads(gone.read_text())
@@ -172,7 +185,7 @@ def test_a_variant_reuses_what_its_change_cannot_touch_and_compares_every_arm(qu
     variant = tmp_path / "variant"
     args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={variant}",
             "--set", "synth.sampler=uniform", "--base", str(base)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "synth.sampler 'balanced' -> 'uniform'" in result.output
     assert "18 units reused whole, 6 trained GANs reused" in result.output  # real, control, ridge x 6 cells
@@ -199,7 +212,7 @@ def test_a_c_mixup_ablation_retrains_the_control_arm_alone(quick_study, tmp_path
     variant = tmp_path / "variant"
     args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={variant}",
             "--set", "ast.mixup_alpha=0.5", "--base", str(base)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     # GAN models, real, gan and ridge units of 6 cells taken whole; the 6 control arms trained again
     assert "24 units reused whole, 0 trained GANs reused" in result.output and "6 units run" in result.output
@@ -217,7 +230,7 @@ def resume_a_copy(quick_study, tmp_path, *settings: str):
     run = tmp_path / "run"
     shutil.copytree(study.parent, run)
     args = ["study", "--quick", "-c", str(run / "config.yaml"), "--set", f"run.dir={run}", "--resume"]
-    result = CliRunner().invoke(main, args + [arg for setting in settings for arg in ("--set", setting)])
+    result = invoke(*args, *[arg for setting in settings for arg in ("--set", setting)])
     assert result.exit_code == 0, result.output
     return run, result
 
@@ -264,7 +277,7 @@ def test_a_variant_that_tests_other_songs_is_refused_before_any_work(quick_study
     base = quick_study[0].parent
     args = ["study", "--quick", "-c", str(base / "config.yaml"), "--set", f"run.dir={tmp_path / 'v'}",
             "--set", "study.seed=7", "--base", str(base)]
-    result = CliRunner().invoke(main, args)
+    result = invoke(*args)
     assert result.exit_code == 1 and "tests other songs" in result.output and "study.seed" in result.output
     assert not list((tmp_path / "v" / "study").rglob("*result.json"))  # nothing was trained
 
@@ -276,7 +289,7 @@ def test_numbers_do_not_depend_on_how_many_units_run_at_once(demo_root_small, fe
         cfg_args = ["study", "--quick", "--jobs", str(jobs), "--set", f"data.root={demo_root_small}",
                     "--set", f"run.dir={tmp_path / f'jobs{jobs}'}", "--set", f"features.cache_dir={feature_cache_dir}",
                     "--set", "study.folds=2", "--set", "study.budgets=[1.0]", "--set", "run.device=cpu"]
-        result = CliRunner().invoke(main, cfg_args)
+        result = invoke(*cfg_args)
         assert result.exit_code == 0, result.output
         outputs.append(pd.read_csv(tmp_path / f"jobs{jobs}" / "study" / "predictions.csv"))
     pd.testing.assert_frame_equal(outputs[0], outputs[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astgan.evaluation.study_answer import answer_lines, comparison_line, edge_line, quality_line
+from astgan.study.answer import answer_lines, comparison_line, edge_line, quality_line
 
 
 def effect(difference: float, shown: bool, shown_holm: bool | None = None) -> dict:

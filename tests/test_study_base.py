@@ -8,8 +8,8 @@ import pytest
 
 from astgan.config import Config, save_run_config
 from astgan.errors import AstganError, DataError, MissingArtifactError
-from astgan.evaluation.study_compare import compare_studies, verdict_lines, vs_base_markdown
-from astgan.study_base import config_differences, load_base, read_by
+from astgan.study.base import config_differences, load_base, read_by
+from astgan.study.compare import compare_studies, verdict_lines, vs_base_markdown
 
 
 def test_differences_leave_out_where_the_work_runs():

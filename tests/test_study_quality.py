@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from astgan.evaluation.figures import plot_study_quality
-from astgan.evaluation.study_quality import (
+from astgan.study.figures import plot_study_quality
+from astgan.study.plan import Cell, Unit
+from astgan.study.quality import (
     EFFECT,
     MEASURES,
     gan_table,
@@ -16,7 +17,7 @@ from astgan.evaluation.study_quality import (
     quality_vs_effect,
     within_budget_spearman,
 )
-from astgan.study import Cell, Unit
+from astgan.study.results import GanModelResult
 
 
 def quality_report(fidelity: float, frechet: float, diversity_ratio: float = 1.0) -> dict:
@@ -63,10 +64,11 @@ def test_the_gan_table_pairs_each_gan_with_its_own_arms(tmp_path):
     for fold in range(3):
         for budget in (0.5, 1.0):
             cell = Cell(fold, budget)
-            results[Unit(cell, "gan-model")] = {"quality": quality_report(0.3 + 0.1 * fold, 1.0 + budget, 0.5)}
+            quality = quality_report(0.3 + 0.1 * fold, 1.0 + budget, 0.5)
+            results[Unit(cell, "gan-model")] = GanModelResult(gan_epochs=1, n_synthetic=64, quality=quality)
             for arm, ccc in (("real", 0.4), ("gan", 0.4 + 0.01 * fold), ("control", 0.9)):
                 rows.append({"fold": fold + 1, "budget": budget, "arm": arm, "seed": 0, "mean_ccc": ccc})
-    results[Unit(Cell(0, 0.5), "gan-model", seed=1)] = {"quality": {}}  # no report: left out
+    results[Unit(Cell(0, 0.5), "gan-model", seed=1)] = GanModelResult(1, 64, quality={})  # no report: left out
     gans = gan_table(results, pd.DataFrame(rows))
     assert len(gans) == 6 and list(gans["budget"]) == [0.5] * 3 + [1.0] * 3
     assert np.allclose(gans[EFFECT], [0.0, 0.01, 0.02] * 2)

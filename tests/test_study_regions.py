@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from astgan.evaluation.figures import plot_study_regions
-from astgan.evaluation.study_regions import (
+from astgan.study.figures import plot_study_regions
+from astgan.study.regions import (
     CONTRAST,
     label_distance,
     region_effects,

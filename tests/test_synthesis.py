@@ -7,33 +7,29 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from scipy.stats import gaussian_kde
 
-from astgan.cli import main
 from astgan.config import config_to_yaml
+from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.prepare import prepare_data
 from astgan.errors import CheckpointError, MissingArtifactError
-from astgan.evaluation.baselines import band_statistics
-from astgan.gan.quality import (
+from astgan.regressor.train import load_synthetic
+from astgan.synthetic.conditions import sample_conditions
+from astgan.synthetic.quality import (
     MAX_COPY_SHARE,
     QualityInputs,
     describe,
     flag_copies,
-    frame_change,
     frechet_block,
     frechet_distance,
-    mean_pairwise_distance,
     nearest_distances,
-    pooled_vectors,
     quality_report,
 )
-from astgan.gan.quality_text import format_quality_table, quality_markdown
-from astgan.gan.reference_sets import REFERENCE_DRAWS, reference_split
-from astgan.gan.synthesis import label_consistent, sample_conditions, synthesize
-from astgan.regressor.train import load_synthetic
+from astgan.synthetic.quality_text import format_quality_table, quality_markdown
+from astgan.synthetic.reference_sets import REFERENCE_DRAWS, reference_split
+from astgan.synthetic.synthesis import label_consistent, synthesize
 
-from helpers import tiny_config
+from helpers import copied_run, invoke, tiny_config
 
 
 def _imbalanced_labels(rng: np.random.Generator) -> np.ndarray:
@@ -137,8 +133,8 @@ def test_the_reference_sets_are_song_disjoint_and_of_equal_size_and_song_count()
 def test_a_large_train_set_is_compared_through_a_pool_and_positions_map_into_it(monkeypatch):
     """Above MAX_POOL segments the stand-in set is generated at a random pool of TRAIN segments;
     every draw takes its TRAIN sets from that pool, and in_pool finds their rows in the stand-in set."""
-    monkeypatch.setattr("astgan.gan.reference_sets.MAX_POOL", 40)
-    monkeypatch.setattr("astgan.gan.reference_sets.MAX_COMPARED", 12)
+    monkeypatch.setattr("astgan.synthetic.reference_sets.MAX_POOL", 40)
+    monkeypatch.setattr("astgan.synthetic.reference_sets.MAX_COMPARED", 12)
     train_songs = np.repeat(np.arange(30), 5)  # 150 segments
     val_songs = np.repeat(np.arange(100, 104), 5)
     split = reference_split(train_songs, val_songs, seed=0)
@@ -246,11 +242,8 @@ def trained_run(prepared_tiny, tmp_path_factory):
     """A run folder with a 1-epoch generator (tiny config)."""
     from astgan.gan.train import train_gan
 
-    cfg, _ = prepared_tiny
-    run_dir = tmp_path_factory.mktemp("synth") / "run"
-    shutil.copytree(cfg.run_dir, run_dir)
-    cfg = tiny_config(cfg.data.root, run_dir, cfg.features.cache_dir,
-                      synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
+    cfg = copied_run(prepared_tiny[0], tmp_path_factory.mktemp("synth"),
+                     synth={"n": 40, "batch_size": 16, "sampler": "balanced"})
     train_gan(cfg, progress=False)
     return cfg
 
@@ -296,11 +289,9 @@ def test_the_label_consistency_filter_keeps_the_closest_reads_in_drawing_order()
 
 @pytest.mark.slow
 def test_a_filtered_set_carries_its_labels_better_and_its_report_judges_the_generator(trained_run, tmp_path):
-    from astgan.gan.judge import load_or_train_judge
+    from astgan.synthetic.judge import load_or_train_judge
 
-    run = tmp_path / "run"
-    shutil.copytree(trained_run.run_dir, run)
-    plain = trained_run.with_overrides(f"run.dir={run}")
+    plain = copied_run(trained_run, tmp_path)
     errors = {}
     for factor in (1.0, 3.0):
         cfg = plain.with_overrides(f"synth.filter={factor}")
@@ -345,5 +336,5 @@ def test_synthesize_without_a_generator_says_to_run_train_gan(prepared_tiny, tmp
         synthesize(cfg, progress=False)
     config = tmp_path / "c.yaml"
     config.write_text(config_to_yaml(cfg))
-    result = CliRunner().invoke(main, ["synthesize", "-c", str(config)])
+    result = invoke("synthesize", "-c", str(config))
     assert result.exit_code == 1 and "astgan train-gan" in result.output

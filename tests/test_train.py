@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
 
 from astgan.artifacts import load_checkpoint
 from astgan.config import config_to_yaml
@@ -17,7 +15,7 @@ from astgan.errors import DataError, MissingArtifactError
 from astgan.regressor.model import load_regressor
 from astgan.regressor.train import HISTORY_COLUMNS, load_synthetic, train_ast
 
-from helpers import tiny_config
+from helpers import copied_run, invoke, tiny_config
 
 
 def write_synthetic(run_dir, data, cfg, n: int = 64) -> None:
@@ -83,18 +81,14 @@ def test_epochs_take_the_same_steps_with_or_without_synthetic_data(trained_run, 
 
 
 def test_resume_continues_the_epoch_count(trained_run, tmp_path):
-    from astgan.cli import main
 
-    cfg, _ = trained_run
-    run_dir = tmp_path / "run"
-    shutil.copytree(cfg.run_dir, run_dir)
+    resumed = copied_run(trained_run[0], tmp_path)
+    run_dir = resumed.run_dir
     before = pd.read_csv(run_dir / "ast" / "history.csv")
-    resumed = cfg.to_dict()
-    resumed["run"]["dir"] = str(run_dir)
     config_path = tmp_path / "config.yaml"
-    config_path.write_text(config_to_yaml(type(cfg).from_dict(resumed)))
+    config_path.write_text(config_to_yaml(resumed))
 
-    result = CliRunner().invoke(main, ["train-ast", "-c", str(config_path), "--set", "ast.epochs=3", "--resume"])
+    result = invoke("train-ast", "-c", str(config_path), "--set", "ast.epochs=3", "--resume")
     assert result.exit_code == 0, result.output
     assert "best epoch" in result.output
     after = pd.read_csv(run_dir / "ast" / "history.csv")

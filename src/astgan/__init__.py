@@ -10,8 +10,6 @@ Stages: ``astgan.load_config``, ``extract``, ``train_gan``, ``synthesize``, ``tr
 ``evaluate``, ``run_study``, ``export``, ``predict``.
 """
 
-__version__ = "0.4.0"
-
 __all__ = ["Model", "__version__", "evaluate", "export", "extract", "load_config", "load_model", "predict",
            "run_study", "synthesize", "train_ast", "train_gan"]
 
@@ -19,6 +17,10 @@ _API = set(__all__) - {"__version__"}
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # from the installed package's metadata, read on first use
+        from astgan.artifacts import package_version
+
+        return package_version()
     if name in _API:
         from astgan import api
 
@@ -27,4 +29,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _API)
+    return sorted(set(globals()) | _API | {"__version__"})

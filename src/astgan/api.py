@@ -10,7 +10,7 @@ Everything here is reachable as ``astgan.<name>`` and is imported only when firs
     astgan.train_gan(cfg)                # run/gan/
     astgan.synthesize(cfg)               # run/synthetic/
     astgan.train_ast(cfg)                # run/ast/best.pt
-    report = astgan.evaluate(cfg)        # run/eval/report.json (as a dict)
+    report = astgan.evaluate(cfg)        # run/eval/report.json (an EvaluationReport)
     astgan.export("runs/mine", "models/mine")   # a Hugging Face model folder
 
     model = astgan.load_model("models/mine")    # or a run folder
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from astgan.config import Config
+    from astgan.evaluation.evaluate import EvaluationReport
 
 __all__ = ["Model", "evaluate", "export", "extract", "load_config", "load_model", "predict", "run_study",
            "synthesize", "train_ast", "train_gan"]
@@ -67,7 +68,7 @@ def train_gan(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
 
 def synthesize(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """Draw the synthetic set from the trained generator (``astgan synthesize``); returns its quality report."""
-    from astgan.gan.synthesis import synthesize as _synthesize
+    from astgan.synthetic.synthesis import synthesize as _synthesize
 
     return _synthesize(_run_config(cfg, overrides))
 
@@ -79,10 +80,11 @@ def train_ast(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
     return _train(_run_config(cfg, overrides), resume=resume)
 
 
-def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
+def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> EvaluationReport:
     """Evaluate the run's model on its TEST songs beside two baselines (``astgan evaluate``).
 
-    Returns ``eval/report.json`` as a dict: ``report["song"]["valence"]["ccc"]`` and so on.
+    Returns ``eval/report.json`` as an EvaluationReport: ``report.song["valence"]["ccc"]`` and so on;
+    ``report.to_dict()`` is the file's content.
     """
     from astgan.evaluation.evaluate import evaluate as _evaluate
 
@@ -95,10 +97,11 @@ def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
 
     Returns a StudyResult: ``.summary`` (study.json as a dict, with ``["regions"]``: where on the label
     plane each arm helps), ``.table`` (study.csv as a DataFrame), ``.predictions`` (predictions.csv),
-    ``.paths``, and with ``base`` (the run folder of a finished study this one is a variant of, as
-    ``astgan study --base``) ``.vs_base`` (vs_base.json). ``quick`` is the small version the tests run.
+    ``.paths`` (the files written: ``.report``, ``.figure``, ...), and with ``base`` (the run folder of
+    a finished study this one is a variant of, as ``astgan study --base``) ``.vs_base`` (vs_base.json).
+    ``quick`` is the small version the tests run.
     """
-    # named run_study, not study: ``astgan.study`` is the module that holds it
+    # named run_study, not study: ``astgan.study`` is the package that holds it
     from astgan.study import QUICK_OVERRIDES
     from astgan.study import run_study as _run
 

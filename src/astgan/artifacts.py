@@ -17,6 +17,19 @@ from typing import Any
 
 from astgan.errors import AstganError, CheckpointError, MissingArtifactError
 
+UNKNOWN_VERSION = "0+unknown"  # a source tree on the path that was never installed (no package metadata)
+
+
+def package_version() -> str:
+    """astgan's version as installed (its package metadata), stamped into what astgan writes."""
+    from importlib.metadata import PackageNotFoundError, version  # reads site-packages: only when asked
+
+    try:
+        return version("astgan")
+    except PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
 _UMASK = os.umask(0o022)  # read the process umask once (reading it means setting it) ...
 os.umask(_UMASK)  # ... and put it back
 

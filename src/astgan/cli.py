@@ -6,11 +6,13 @@ Errors a user can act on print as one line (``--debug`` shows the traceback).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -64,7 +66,21 @@ def _setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch`: warnings only
+        log.setLevel(logging.WARNING)
+    else:
+        log.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+@contextlib.contextmanager
+def _log_level(level: int) -> Iterator[None]:
+    """The ``astgan`` logger at ``level`` inside the block, as it was after."""
+    previous = log.level
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.setLevel(previous)
 
 
 @click.group(cls=AstganGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -195,7 +211,8 @@ def extract(config_path: str, overrides: tuple[str, ...]) -> None:
 def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | None) -> None:
     """Evaluate the best regressor on the TEST songs beside two baselines; write <run>/eval/."""
     from astgan.evaluation.evaluate import evaluate as evaluate_run
-    from astgan.evaluation.report import paired_sentence, song_level_table
+    from astgan.evaluation.report import paired_sentence
+    from astgan.metrics import song_level_table
 
     cfg = load_run_config(config_path, overrides)
     if compare_with is not None:  # fail before the work when the other run cannot be compared
@@ -203,10 +220,10 @@ def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | 
 
         read_predictions(compare_with)
     report = evaluate_run(cfg)
-    click.echo(f"song level, {report['n_test_songs']} TEST songs (RMSE/MAE on 1..9):")
-    click.echo(song_level_table(report))
-    click.echo(paired_sentence(report["model_vs_ridge"], "AST", "ridge", cfg.eval.confidence))
-    click.echo(f"report: {cfg.paths.report_md} ({report['wall_seconds']:.1f}s)")
+    click.echo(f"song level, {report.n_test_songs} TEST songs (RMSE/MAE on 1..9):")
+    click.echo(song_level_table(report.to_dict()))
+    click.echo(paired_sentence(report.model_vs_ridge, "AST", "ridge", cfg.eval.confidence))
+    click.echo(f"report: {cfg.paths.report_md} ({report.wall_seconds:.1f}s)")
     if compare_with is not None:
         from astgan.evaluation.compare import compare_runs, comparison_table
 
@@ -316,8 +333,8 @@ def train_gan_command(config_path: str, overrides: tuple[str, ...], resume: bool
 @config_options
 def synthesize(config_path: str, overrides: tuple[str, ...]) -> None:
     """Draw synthetic spectrograms from the trained generator and report their quality beside real data."""
-    from astgan.gan.quality_text import format_quality_table
-    from astgan.gan.synthesis import synthesize as run_synthesis
+    from astgan.synthetic.quality_text import format_quality_table
+    from astgan.synthetic.synthesis import synthesize as run_synthesis
 
     cfg = load_run_config(config_path, overrides)
     started = time.perf_counter()
@@ -342,7 +359,7 @@ def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) 
     and number of optimiser steps, each arm with --seeds training seeds. Ends with one table and
     the GAN's effect with its interval.
     """
-    from astgan.pipeline import run_demo, summary_text
+    from astgan.demo import run_demo, summary_text
 
     result = run_demo(config_path, overrides, quick=quick, seeds=seeds, echo=click.echo)
     click.echo(summary_text(result))
@@ -373,36 +390,20 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     another run.dir with the setting changed and --base pointing at the first, e.g. `astgan study
     --base runs/demo --set run.dir=runs/demo-empirical --set synth.sampler=empirical`.
     """
-    from astgan.pipeline import needs_demo_data, write_demo_data
-    from astgan.study import QUICK_OVERRIDES, run_study
+    from astgan.demo import needs_demo_data, write_demo_data
+    from astgan.study import QUICK_OVERRIDES
+    from astgan.study.report import closing_lines
+    from astgan.study.runner import finish_study, run_units, start_study
 
     extra = QUICK_OVERRIDES if quick else ()
     cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))
     if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
         click.echo(f"writing the demo data into {cfg.data.root} first")
         write_demo_data(cfg, quick)
-    from astgan.evaluation.study_answer import brief_lines
-    from astgan.evaluation.study_report import pooled_table, verdict_lines
-
-    result = run_study(cfg, resume=resume, echo=click.echo, base=base)
-    click.echo(f"\nsong-level CCC pooled over {cfg.study.folds} folds, {cfg.eval.confidence:.0%} intervals:")
-    click.echo(pooled_table(result.summary["budgets"], result.table))
-    click.echo("\nverdict (an effect is shown only when its interval excludes 0):")
-    click.echo("\n".join(verdict_lines(result.summary["budgets"], cfg.eval.confidence)))
-    click.echo("\nin brief:")
-    click.echo("\n".join(brief_lines(result.summary["budgets"], result.summary.get("regions"),
-                                      result.summary.get("quality_vs_effect"))))
-    click.echo(f"\nstudy: {cfg.paths.study_dir} ({result.units_run} units run, {result.seconds / 60:.1f} min); "
-               f"report {result.paths['report']}, figures {result.paths['figure']} and "
-               f"{result.paths['regions_figure'].name} (where on the label plane each arm helps)"
-               + (f", {result.paths['quality_figure'].name} (does a better GAN help more?)"
-                  if "quality_figure" in result.paths else ""))
-    if result.vs_base is not None:
-        from astgan.evaluation.study_compare import verdict_lines as base_lines
-
-        click.echo(f"\nagainst the base study {base} (this minus base, mean CCC, {cfg.eval.confidence:.0%} interval):")
-        click.echo("\n".join(base_lines(result.vs_base)))
-        click.echo(f"every arm and the thirds of the label plane: {result.paths['vs_base_report']}")
+    study_run = start_study(cfg, resume=resume, echo=click.echo, base=base)
+    with _log_level(logging.WARNING):  # every unit's stages log each step; the study reports each unit instead
+        run_units(study_run, echo=click.echo)
+    click.echo("\n".join(closing_lines(finish_study(study_run), cfg, base)))
 
 
 # --- end of commands (add new commands above this line)

@@ -1,7 +1,8 @@
 """Figure helpers every stage shares: the Agg backend, the V/A plane's axes, a spectrogram panel, saving.
 
-Each stage draws its own figures (``data.figures``, ``gan.figures``, ``regressor.figures``,
-``evaluation.figures``) with these helpers; figures are written as PNGs beside the data they show.
+Each stage draws its own figures (``data.figures``, ``gan.figures``, ``synthetic.figures``,
+``regressor.figures``, ``evaluation.figures``, ``study.figures``) with these helpers; figures are
+written as PNGs beside the data they show.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DIMENSIONS = ("valence", "arousal")
+from astgan.metrics import DIMENSIONS  # the names; the scales and helpers below
+
 LABEL_RANGE = (1.0, 9.0)  # DEAM's self-assessment scale
 
 QUADRANTS = {  # name -> (valence, arousal) corner on the -1..1 scale

@@ -1,8 +1,9 @@
 """Simple reference predictors that every model result is shown beside.
 
 - the TRAIN-mean predictor: what a model that learned nothing scores (CCC 0);
-- a ridge regression on per-band log-mel statistics: what a linear model on the spectral envelope
-  scores. It is also the probe that judges whether synthetic segments carry their labels.
+- a ridge regression on per-band log-mel statistics (:func:`astgan.data.descriptors.band_statistics`):
+  what a linear model on the spectral envelope scores. It is also the probe that judges whether
+  synthetic segments carry their labels.
 """
 
 from __future__ import annotations
@@ -11,17 +12,6 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-
-def band_statistics(specs: np.ndarray) -> np.ndarray:
-    """Per-band mean and standard deviation over time.
-
-    ``specs``: (N, n_mels, frames). Returns (N, 2 * n_mels) float64: means then stds.
-    """
-    specs = np.asarray(specs, dtype=np.float64)
-    if specs.ndim != 3:
-        raise ValueError(f"specs have shape {specs.shape}, expected (N, n_mels, frames)")
-    return np.concatenate([specs.mean(axis=2), specs.std(axis=2)], axis=1)
 
 
 def fit_ridge(features: np.ndarray, labels: np.ndarray, alpha: float = 1.0) -> Pipeline:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from astgan.data.labels import DIMENSIONS
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 
 SUMMARIES = DIMENSIONS + ("mean_ccc",)  # the values each bootstrap reports on
 

@@ -27,7 +27,9 @@ from astgan.artifacts import write_json, write_text
 from astgan.data.labels import to_unit_scale
 from astgan.errors import DataError, MissingArtifactError
 from astgan.evaluation.bootstrap import paired_difference
-from astgan.evaluation.report import PREDICTION_COLUMNS, fmt, fmt_interval, markdown_table
+from astgan.evaluation.figures import plot_paired_differences
+from astgan.evaluation.report import PREDICTION_COLUMNS
+from astgan.metrics import fmt, fmt_interval, markdown_table
 from astgan.paths import RunPaths
 
 log = logging.getLogger(__name__)
@@ -163,8 +165,6 @@ def compare_seeded_runs(runs_a: list[str | Path], runs_b: list[str | Path], n_bo
         "per_seed": per_seed,
     }
     if write:
-        from astgan.evaluation.figures import plot_paired_differences
-
         out = RunPaths(runs_a[0]).eval_dir
         write_json(out / "compare.json", result)
         write_text(out / "compare.md", comparison_markdown(result))

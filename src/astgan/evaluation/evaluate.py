@@ -3,7 +3,7 @@
 Reads ``ast/best.pt`` and the split saved in the run folder, and writes ``eval/``:
 
 - ``report.json``: ``{"song": {...}, "segment": {...}, "baselines": {"mean": {...}, "ridge": {...}}, ...}``
-  where each ``{...}`` is a :func:`astgan.evaluation.metrics.regression_report` (per dimension CCC, Pearson r,
+  where each ``{...}`` is a :func:`astgan.metrics.regression_report` (per dimension CCC, Pearson r,
   R², RMSE and MAE on the 1..9 scale, plus mean CCC); song level averages each song's segment
   predictions. Extra keys: bootstrap intervals of the song-level CCCs, a paired bootstrap of the
   model against the ridge, the baselines at segment level, counts and wall time.
@@ -18,8 +18,10 @@ envelope (ridge on per-band mel statistics of TRAIN segments).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +31,15 @@ import torch
 from astgan.artifacts import check_config_compatible, require, write_json, write_text
 from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
+from astgan.data.descriptors import band_statistics
 from astgan.data.labels import to_deam_scale
 from astgan.data.prepare import prepare_data
 from astgan.errors import DataError
-from astgan.evaluation.baselines import band_statistics, fit_ridge, mean_predictor
+from astgan.evaluation.baselines import fit_ridge, mean_predictor
 from astgan.evaluation.bootstrap import ccc_intervals, paired_difference
-from astgan.evaluation.metrics import regression_report, song_means
+from astgan.evaluation.figures import plot_predicted_vs_true, plot_va_plane
 from astgan.evaluation.report import PREDICTION_COLUMNS, report_markdown
+from astgan.metrics import regression_report, song_means
 from astgan.paths import RunPaths
 from astgan.regressor.inference import load_trained, predict_segments
 from astgan.runtime import resolve_device
@@ -49,7 +53,38 @@ MODEL_INPUT_KEYS = [
 ]
 
 
-def evaluate(cfg: Config, progress: bool = True) -> dict:
+@dataclass
+class EvaluationReport:
+    """``eval/report.json``: the model and the baselines on the TEST songs.
+
+    Every metrics entry is a :func:`~astgan.metrics.regression_report` (``{"valence": {"ccc", "pearson",
+    "r2", "rmse", "mae"}, "arousal": {...}, "mean_ccc"}``), at song level unless named ``*segment``.
+    """
+
+    song: dict  # the model, each song's segment predictions averaged
+    segment: dict  # the model, per segment
+    baselines: dict[str, dict]  # "mean", "ridge" at song level
+    baselines_segment: dict[str, dict]  # ... and per segment
+    intervals: dict  # bootstrap intervals of the song-level CCCs: "method", "n_boot", ..., "model", "ridge"
+    model_vs_ridge: dict  # paired bootstrap of the model's CCC minus the ridge's, per dimension and mean
+    n_test_songs: int
+    n_test_segments: int
+    n_train_segments: int
+    checkpoint: dict  # {"path", "epoch"} of the evaluated model
+    run: str  # the run folder
+    wall_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """report.json's content, keys in the file's order."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> EvaluationReport:
+        """A report.json read back."""
+        return cls(**raw)
+
+
+def evaluate(cfg: Config, progress: bool = True) -> EvaluationReport:
     """Evaluate ``<run>/ast/best.pt`` on the TEST songs; write and return the report (see module doc)."""
     started = time.perf_counter()
     torch.set_num_threads(cfg.run.threads)  # the same sums, split the same way: the same numbers every time
@@ -74,27 +109,27 @@ def evaluate(cfg: Config, progress: bool = True) -> dict:
 
     boot = dict(n_boot=cfg.eval.bootstrap_samples, confidence=cfg.eval.confidence, seed=cfg.run.seed)
     model_vs_ridge, _ = paired_difference(song_pred, baselines["ridge"][1], song_true, **boot)
-    report = {
-        "song": regression_report(song_pred, song_true),
-        "segment": regression_report(segment_pred, test.labels),
-        "baselines": {name: regression_report(song, song_true) for name, (_, song) in baselines.items()},
-        "baselines_segment": {name: regression_report(seg, test.labels) for name, (seg, _) in baselines.items()},
-        "intervals": {
+    report = EvaluationReport(
+        song=regression_report(song_pred, song_true),
+        segment=regression_report(segment_pred, test.labels),
+        baselines={name: regression_report(song, song_true) for name, (_, song) in baselines.items()},
+        baselines_segment={name: regression_report(seg, test.labels) for name, (seg, _) in baselines.items()},
+        intervals={
             "method": "percentile bootstrap over TEST songs",
             **boot,
             "model": ccc_intervals(song_pred, song_true, **boot),
             "ridge": ccc_intervals(baselines["ridge"][1], song_true, **boot),
         },
-        "model_vs_ridge": model_vs_ridge,
-        "n_test_songs": n_test,
-        "n_test_segments": len(test),
-        "n_train_segments": len(train),
-        "checkpoint": {"path": str(best), "epoch": trained.epoch},
-        "run": str(cfg.run_dir),
-    }
-    report["wall_seconds"] = round(time.perf_counter() - started, 2)
-    write_outputs(report, test.songs["song_id"].tolist(), song_true, song_pred, paths)
-    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report['wall_seconds']:.1f}s: {paths.report}")
+        model_vs_ridge=model_vs_ridge,
+        n_test_songs=n_test,
+        n_test_segments=len(test),
+        n_train_segments=len(train),
+        checkpoint={"path": str(best), "epoch": trained.epoch},
+        run=str(cfg.run_dir),
+    )
+    report.wall_seconds = round(time.perf_counter() - started, 2)
+    write_outputs(report.to_dict(), test.songs["song_id"].tolist(), song_true, song_pred, paths)
+    log.info(f"evaluated {n_test} TEST songs ({len(test)} segments) in {report.wall_seconds:.1f}s: {paths.report}")
     return report
 
 
@@ -145,8 +180,6 @@ def predictions_frame(song_ids: list[str], true: np.ndarray, pred: np.ndarray) -
 def write_outputs(report: dict, song_ids: list[str], song_true: np.ndarray, song_pred: np.ndarray,
                   paths: RunPaths) -> list[Path]:
     """Write report.json, report.md, predictions.csv and the two figures into the run's ``eval/``."""
-    from astgan.evaluation.figures import plot_predicted_vs_true, plot_va_plane
-
     table = predictions_frame(song_ids, song_true, song_pred)
     title = f"{report['run']}: {len(song_ids)} TEST songs"
     return [

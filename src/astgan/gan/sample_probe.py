@@ -10,9 +10,9 @@ import torch
 
 from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
+from astgan.data.descriptors import mean_pairwise_distance, pooled_vectors
 from astgan.data.labels import nearest_to_corners
 from astgan.gan.figures import plot_condition_grid
-from astgan.gan.quality import mean_pairwise_distance, pooled_vectors
 
 
 class SampleProbe:

@@ -28,10 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from astgan.artifacts import load_checkpoint, read_json, write_json, write_text
+from astgan.artifacts import load_checkpoint, package_version, read_json, write_json, write_text
 from astgan.config import Config, FeaturesConfig
 from astgan.data.features import Normalization
 from astgan.errors import AstganError, CheckpointError
+from astgan.metrics import song_level_table
 from astgan.paths import RunPaths
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,10 @@ def feature_extractor(features: FeaturesConfig, normalization: Normalization):
 
 def export_metadata(cfg: Config, normalization: Normalization, ckpt: dict, best: Path, report: dict | None) -> dict:
     """``astgan.json``: plain data that lets astgan rebuild the run's inputs and outputs exactly."""
-    import astgan
-
     f = cfg.features
     return {
         "format": EXPORT_FORMAT,
-        "astgan_version": astgan.__version__,
+        "astgan_version": package_version(),
         "labels": {"names": ["valence", "arousal"], "scale": [-1.0, 1.0],
                    "to_deam_scale": "deam = 4 * x + 5 (DEAM's 1..9 self-assessment scale)"},
         "features": {"sample_rate": f.sample_rate, "n_mels": f.n_mels, "frame_length_ms": f.frame_length_ms,
@@ -228,8 +227,6 @@ def _evaluation_section(report: dict | None) -> list[str]:
     if report is None:
         return ["Not evaluated: the run folder had no `eval/report.json` when it was exported "
                 "(`astgan evaluate` writes it). Do not use this model before you have measured it.", ""]
-    from astgan.evaluation.report import song_level_table
-
     ints = report.get("intervals", {})
     lines = [
         f"Song level on the run's **{report['n_test_songs']} TEST songs** (never seen in training or model "

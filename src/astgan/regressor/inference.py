@@ -19,6 +19,7 @@ from astgan.config import Config
 from astgan.data.features import Normalization
 from astgan.errors import CheckpointError, MissingArtifactError
 from astgan.paths import RunPaths
+from astgan.regressor.export import is_export_folder, load_export
 from astgan.runtime import autocast, autocast_dtype, resolve_precision
 
 
@@ -41,8 +42,7 @@ def load_trained(path: str | Path, device: torch.device) -> TrainedRegressor:
     ``ast/best.pt``) or an ``astgan export`` folder. A run folder without a model raises
     MissingArtifactError naming `astgan train-ast`.
     """
-    from astgan.regressor.export import is_export_folder, load_export
-    from astgan.regressor.model import regressor_and_config
+    from astgan.regressor.model import regressor_and_config  # transformers: imported when a model is loaded
 
     path = Path(path)
     if is_export_folder(path):

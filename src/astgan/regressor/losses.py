@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 
 
 def regression_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:

@@ -36,6 +36,7 @@ from astgan.config import RunConfig
 from astgan.data.labels import to_deam_scale
 from astgan.errors import AstganError, DataError
 from astgan.paths import RunPaths
+from astgan.regressor.export import is_export_folder
 from astgan.regressor.inference import TrainedRegressor, load_trained, predict_segments
 from astgan.regressor.library import SegmentedFile, find_audio_files, segmented_files, shard_files
 from astgan.regressor.prediction_csv import (
@@ -201,8 +202,6 @@ def process_layout() -> tuple[int, int]:
 
 def default_csv(model_path: Path) -> Path:
     """Where the CSV goes without ``out``: the run folder's predictions/, else ./predictions.csv."""
-    from astgan.regressor.export import is_export_folder
-
     if model_path.is_dir() and not is_export_folder(model_path):
         return RunPaths(model_path).predict_csv
     if model_path.is_file() and model_path.parent.name == "ast":  # <run>/ast/best.pt

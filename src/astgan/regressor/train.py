@@ -32,7 +32,7 @@ from astgan.data.batches import ExtraItems, SegmentBank, TrainingBatches
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import read_synthetic
 from astgan.errors import AstganError, DataError, MissingArtifactError
-from astgan.evaluation.metrics import regression_report, song_means
+from astgan.metrics import regression_report, song_means
 from astgan.regressor.accelerator import device_batch, make_accelerator
 from astgan.regressor.early_stopping import EarlyStopping
 from astgan.regressor.losses import regression_loss
@@ -296,8 +296,6 @@ def train_ast(cfg: Config, resume: bool = False, progress: bool = True) -> AstTr
     last = _load_resume_checkpoint(cfg) if resume else None
     seed_everything(cfg.run.seed, cfg.run.threads)
     accelerator = make_accelerator(cfg)
-    if not accelerator.is_main_process:  # under `accelerate launch`, one process tells the story
-        logging.getLogger("astgan").setLevel(logging.WARNING)
     # the model first: an unreachable pretrained id or a shape it cannot take fails before any work
     model = regressor_from_checkpoint(last, "last.pt") if last else build_regressor(cfg)
     with accelerator.main_process_first():  # one process extracts features, the others reuse the cache

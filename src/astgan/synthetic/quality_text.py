@@ -1,10 +1,10 @@
 """The quality report in words: the table of each synthetic value beside its real reference, and
-quality.md, which says what the numbers mean. The numbers come from :mod:`astgan.gan.quality`."""
+quality.md, which says what the numbers mean. The numbers come from :mod:`astgan.synthetic.quality`."""
 
 from __future__ import annotations
 
 from astgan.data.labels import DIMENSIONS
-from astgan.gan.quality import MAX_COPY_SHARE, TARGETS
+from astgan.synthetic.quality import MAX_COPY_SHARE, TARGETS
 
 
 def _fmt(value) -> str:

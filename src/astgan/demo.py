@@ -18,11 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from astgan.config import Config, load_config, save_run_config
 from astgan.data.labels import DIMENSIONS
+from astgan.metrics import fmt, fmt_interval, markdown_table
+
+if TYPE_CHECKING:  # evaluate imports torch: the demo imports its stages when it runs them
+    from astgan.evaluation.evaluate import EvaluationReport
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,8 @@ FULL_SONGS = dict(n_songs=120, min_seconds=15.0, max_seconds=45.0)
 
 @dataclass
 class DemoResult:
-    augmented: list[dict]  # evaluate()'s report of each seed's run with synthetic data
-    real_only: list[dict]  # ... and of each seed's real-only run
+    augmented: list[EvaluationReport]  # evaluate()'s report of each seed's run with synthetic data
+    real_only: list[EvaluationReport]  # ... and of each seed's real-only run
     comparison: dict  # compare_seeded_runs(augmented runs, real-only runs)
     timings: list[tuple[str, float]] = field(default_factory=list)
     run_dirs: list[tuple[Path, Path]] = field(default_factory=list)  # (augmented, real only) per seed
@@ -82,17 +87,21 @@ def write_demo_data(cfg: Config, quick: bool = False, progress: bool = True):
 
 
 def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bool = False, seeds: int = 2,
-             progress: bool = True, echo: Callable[[str], None] = print) -> DemoResult:
-    """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare."""
+             progress: bool = True, echo: Callable[[str], None] | None = None) -> DemoResult:
+    """Write the demo data if needed, run both arms of the GAN ablation with ``seeds`` seeds, compare.
+
+    ``echo``: where the stage headings and the split summary go (None: logged at INFO).
+    """
     from astgan.data.prepare import prepare_data, split_summary
     from astgan.evaluation.compare import compare_seeded_runs
     from astgan.evaluation.evaluate import evaluate
-    from astgan.gan.synthesis import synthesize
     from astgan.gan.train import train_gan
     from astgan.regressor.train import train_ast
+    from astgan.synthetic.synthesis import synthesize
 
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
+    echo = echo or log.info
     cfg = load_config(config_path, (QUICK_OVERRIDES if quick else ()) + tuple(overrides))
     # Equal optimiser steps in both arms: early stopping would end them at different epochs, so the
     # ablation trains every run for ast.epochs and keeps each run's best validation epoch.
@@ -135,21 +144,19 @@ def run_demo(config_path: str | Path, overrides: tuple[str, ...] = (), quick: bo
     return DemoResult(augmented, real_only, comparison, timings, run_dirs)
 
 
-def mean_report(reports: list[dict]) -> dict:
+def mean_report(reports: list[EvaluationReport]) -> dict:
     """Song-level metrics averaged over the seeds' reports (same keys as one report's ``song``)."""
     keys = ("ccc", "pearson", "r2", "rmse", "mae")
-    mean = {d: {k: float(np.mean([r["song"][d][k] for r in reports])) for k in keys} for d in DIMENSIONS}
-    mean["mean_ccc"] = float(np.mean([r["song"]["mean_ccc"] for r in reports]))
+    mean = {d: {k: float(np.mean([r.song[d][k] for r in reports])) for k in keys} for d in DIMENSIONS}
+    mean["mean_ccc"] = float(np.mean([r.song["mean_ccc"] for r in reports]))
     return mean
 
 
 def final_table(result: DemoResult) -> str:
     """Per dimension CCC / r / R² / RMSE for both arms (mean over seeds) and both baselines, song level."""
-    from astgan.evaluation.report import fmt, markdown_table
-
     n = len(result.augmented)
     over = f" (mean of {n} seeds)" if n > 1 else ""
-    baselines = result.augmented[0]["baselines"]
+    baselines = result.augmented[0].baselines
     predictors = [
         (f"AST, real + synthetic{over}", mean_report(result.augmented)),
         (f"AST, real only{over}", mean_report(result.real_only)),
@@ -165,7 +172,6 @@ def final_table(result: DemoResult) -> str:
 def gan_effect_lines(comparison: dict) -> list[str]:
     """One line per dimension: the difference in song-level CCC and its bootstrap interval."""
     from astgan.evaluation.compare import per_seed_lines, verdict
-    from astgan.evaluation.report import fmt, fmt_interval
 
     n_seeds = comparison.get("n_seeds", 1)
     seeds = f", CCC averaged over {n_seeds} training seeds per arm" if n_seeds > 1 else ""
@@ -184,7 +190,7 @@ def gan_effect_lines(comparison: dict) -> list[str]:
 def summary_text(result: DemoResult) -> str:
     """Everything the demo prints at the end."""
     aug_dir, real_dir = result.run_dirs[0]
-    n_test = result.augmented[0]["n_test_songs"]
+    n_test = result.augmented[0].n_test_songs
     parts = [
         f"\nSong-level results on {n_test} TEST songs (equal optimiser steps, the same real batches, same split; "
         "RMSE on DEAM's 1..9 scale):",

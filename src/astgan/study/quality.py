@@ -1,7 +1,7 @@
 """Does a better GAN help more? The study's GANs, their quality reports and their arms' effects.
 
 Every cell of a study trains its own GAN per training seed, and every GAN has its quality report
-(:mod:`astgan.gan.quality`). If the GAN arm's gain comes from what the synthetic segments carry,
+(:mod:`astgan.synthetic.quality`). If the GAN arm's gain comes from what the synthetic segments carry,
 a GAN that scores better there should give its arm more of a gain over the real-only arm of the same
 fold, budget and seed. This module puts the two side by side, one row per GAN (``gans.csv``), and
 measures how they go together with a Spearman correlation **within budget**: the values are ranked
@@ -23,7 +23,9 @@ from scipy.stats import rankdata
 
 from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.bootstrap import percentile_interval
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.metrics import fmt, fmt_interval, markdown_table
+from astgan.study.plan import Unit
+from astgan.study.results import UnitResult
 
 EFFECT = "gan_minus_real"  # the GAN arm's mean CCC minus the real-only arm's, same fold, budget and seed
 
@@ -67,7 +69,7 @@ def quality_measures(quality: dict) -> dict[str, float | None]:
     return values
 
 
-def gan_table(results: dict, table: pd.DataFrame) -> pd.DataFrame:
+def gan_table(results: dict[Unit, UnitResult], table: pd.DataFrame) -> pd.DataFrame:
     """``gans.csv``: one row per trained GAN: fold (1-based), budget, seed, its quality measures, and
     its arm's mean CCC minus the real-only arm's on the same fold's TEST songs (from ``study.csv``).
 
@@ -77,13 +79,13 @@ def gan_table(results: dict, table: pd.DataFrame) -> pd.DataFrame:
     ccc = table.set_index(["fold", "budget", "arm", "seed"])["mean_ccc"]
     rows = []
     for unit, result in results.items():
-        if unit.kind != "gan-model" or not result.get("quality"):
+        if unit.kind != "gan-model" or not result.quality:
             continue
         key = (unit.cell.fold + 1, unit.cell.budget)
         if (*key, "gan", unit.seed) not in ccc.index or (*key, "real", unit.seed) not in ccc.index:
             continue
         effect = ccc[(*key, "gan", unit.seed)] - ccc[(*key, "real", unit.seed)]
-        rows.append({"fold": key[0], "budget": key[1], "seed": unit.seed, **quality_measures(result["quality"]),
+        rows.append({"fold": key[0], "budget": key[1], "seed": unit.seed, **quality_measures(result.quality),
                      EFFECT: float(effect)})
     columns = ["fold", "budget", "seed", *MEASURES, EFFECT]
     return pd.DataFrame(rows, columns=columns).sort_values(["budget", "fold", "seed"]).reset_index(drop=True)

@@ -1,7 +1,7 @@
 """The real sets a synthetic set is compared with: seeded draws of song-disjoint TRAIN and VAL sets.
 
 A Frechet floor is the distance between two real sets of songs unseen to each other, and which songs
-land in which set moves it a lot, so the quality report (:mod:`astgan.gan.quality`) averages over
+land in which set moves it a lot, so the quality report (:mod:`astgan.synthetic.quality`) averages over
 :data:`REFERENCE_DRAWS` draws. Everything here is indices: (N,) song ids in, segment indices out.
 """
 

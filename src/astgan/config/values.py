@@ -1,6 +1,6 @@
 """The machinery behind the config: typed values from YAML, ``--set`` overrides, unknown keys.
 
-Generic over dataclasses, so :mod:`astgan.config` holds only the sections and their rules.
+Generic over dataclasses, so :mod:`astgan.config.sections` holds only the sections and their rules.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A variant repeats a finished study with a few settings changed (say ``synth.sampler``), and every
 arm is then compared with the same arm of the base, song by song
-(:mod:`astgan.evaluation.study_compare`). Work the change cannot touch is taken from the base
+(:mod:`astgan.study.compare`). Work the change cannot touch is taken from the base
 instead of being done again:
 
 - a unit whose config is the same in both studies, once the settings that unit never reads are
@@ -30,9 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from astgan.artifacts import read_json, write_json
+import pandas as pd
+
 from astgan.config import Config, load_config
 from astgan.errors import AstganError, MissingArtifactError
+from astgan.study.plan import Unit, result_path, unit_config, unit_dir
+from astgan.study.results import read_unit_result, write_unit_result
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +96,8 @@ def load_base(base_dir: Path, cfg: Config) -> Config:
     return load_config(config).with_overrides(f"run.dir={base_dir}")
 
 
-def check_same_test_songs(cfg: Config, base: Config, units: list) -> None:
+def check_same_test_songs(cfg: Config, base: Config, units: list[Unit]) -> None:
     """Fail before any work when a cell both studies hold tests other songs (the comparison pairs songs)."""
-    import pandas as pd
-
-    from astgan.study import Unit, unit_dir
-
     for cell in sorted({unit.cell for unit in units}, key=lambda c: (c.budget, c.fold)):
         ours, theirs = (unit_dir(c.paths.study_dir, Unit(cell, "real")) / "songs.csv" for c in (cfg, base))
         if not theirs.is_file():
@@ -119,12 +118,10 @@ class Reused:
     gans: int = 0
 
 
-def reuse_from_base(cfg: Config, base: Config, units: list, done: set) -> Reused:
+def reuse_from_base(cfg: Config, base: Config, units: list[Unit], done: set[Unit]) -> Reused:
     """Copy into this study every unit of ``units`` (not in ``done``) that the base has already computed
     the same way; for a GAN trained the same way, copy its ``gan/`` folder so that only the synthetic
     set is made again. Returns the counts."""
-    from astgan.study import result_path, unit_config, unit_dir
-
     reused = Reused()
     for unit in units:
         base_result = result_path(base.paths.study_dir, unit)
@@ -133,9 +130,9 @@ def reuse_from_base(cfg: Config, base: Config, units: list, done: set) -> Reused
         differences = config_differences(unit_config(base, unit), unit_config(cfg, unit))
         relevant = [key for key in differences if read_by(unit.kind, key)]
         if not relevant:
-            result = read_json(base_result)
-            result["reused_from"] = str(base_result.parent)
-            write_json(result_path(cfg.paths.study_dir, unit), result)
+            result = read_unit_result(base_result, unit.kind)
+            result.reused_from = str(base_result.parent)
+            write_unit_result(result_path(cfg.paths.study_dir, unit), result)
             reused.units += 1
         elif unit.kind == "gan-model" and all(key.split(".")[0] in AFTER_GAN_SECTIONS for key in relevant):
             target = unit_dir(cfg.paths.study_dir, unit) / "gan"

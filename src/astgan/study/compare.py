@@ -5,7 +5,7 @@ difference measures the changed settings and not the split; otherwise the compar
 Per budget both hold and per arm both hold: a paired bootstrap over the songs of CCC(this) -
 CCC(base) for valence, arousal and their mean (each side the mean over its training seeds, which
 may differ in number), and the same by third of the label plane as the
-drop in mean absolute error per song (:mod:`astgan.evaluation.study_regions`). Written into this
+drop in mean absolute error per song (:mod:`astgan.study.regions`). Written into this
 study's folder as ``vs_base.json``, ``vs_base.md`` and ``vs_base.png``.
 """
 
@@ -21,17 +21,11 @@ from astgan.artifacts import write_json, write_text
 from astgan.data.labels import DIMENSIONS
 from astgan.errors import DataError
 from astgan.evaluation.compare import LABEL_TOLERANCE
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
-from astgan.evaluation.study_regions import (
-    effect_cell,
-    matched_markdown,
-    region_effects,
-    regions_table,
-    spread_table,
-)
-from astgan.evaluation.study_report import (
-    ARM_NAMES,
-    ARM_ORDER,
+from astgan.metrics import fmt, fmt_interval, markdown_table
+from astgan.study.figures import plot_study_vs_base
+from astgan.study.plan import ARM_NAMES, ARM_ORDER
+from astgan.study.regions import effect_cell, matched_markdown, region_effects, regions_table, spread_table
+from astgan.study.statistics import (
     holm_resolution_note,
     mark_holm,
     paired_shown,
@@ -193,8 +187,6 @@ def verdict_lines(result: dict) -> list[str]:
 def write_vs_base(study_dir: Path, base_dir: Path, differences: dict, n_boot: int, confidence: float,
                   seed: int) -> tuple[dict, dict[str, Path]]:
     """Compare ``study_dir``'s predictions with ``base_dir``'s study; write vs_base.json, .md and .png."""
-    from astgan.evaluation.figures import plot_study_vs_base
-
     base_study = Path(base_dir) / "study"
     result = compare_studies(read_study_predictions(study_dir), read_study_predictions(base_study), base_study,
                              n_boot, confidence, seed)

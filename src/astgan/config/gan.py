@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from astgan.config_values import fail, require_positive, require_range
+from astgan.config.values import fail, require_positive, require_range
 
 # Training recipes of the GAN. A gan.* key left unset (null) takes its value from the chosen recipe.
 GAN_RECIPES: dict[str, dict[str, Any]] = {

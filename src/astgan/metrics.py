@@ -1,7 +1,8 @@
-"""Regression metrics for valence and arousal.
+"""Regression metrics for valence and arousal, and the tables they are printed in.
 
-One concordance correlation coefficient (CCC) serves the metric and the training loss: it is
-written with operations that numpy arrays and torch tensors share, with population variances
+A core module, so that both models, the synthetic set's quality report and the evaluation share one
+definition. One concordance correlation coefficient (CCC) serves the metric and the training loss:
+it is written with operations that numpy arrays and torch tensors share, with population variances
 (divide by N), as in Lin (1989) and the emotion-recognition challenges that report it.
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from astgan.data.labels import DIMENSIONS
-
+# The two label dimensions: column 0 and column 1 of every (N, 2) label array (astgan.data.labels
+# holds the label space; the names live here, below it, because every report is keyed by them).
+DIMENSIONS = ("valence", "arousal")
 EPS = 1e-12
 
 
@@ -88,3 +90,62 @@ def regression_report(pred: np.ndarray, true: np.ndarray, error_scale: float = 4
         }
     report["mean_ccc"] = float(np.mean([report[name]["ccc"] for name in DIMENSIONS]))
     return report
+
+
+# --------------------------------------------------------------------------- as text
+
+PREDICTOR_NAMES = {"model": "AST", "ridge": "ridge (band stats)", "mean": "TRAIN mean"}
+
+
+def fmt(value: float, digits: int = 3, signed: bool = False) -> str:
+    """A number for a table; rounding first so that -1e-30 prints as 0.000, not -0.000."""
+    value = round(float(value), digits) + 0.0
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def fmt_interval(interval: list[float], digits: int = 3, signed: bool = False) -> str:
+    return f"[{fmt(interval[0], digits, signed)}, {fmt(interval[1], digits, signed)}]"
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A markdown table with padded columns, readable as plain text too."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def metrics_table(reports: dict[str, dict], intervals: dict[str, dict] | None = None) -> str:
+    """One row per predictor and dimension: CCC (with its interval when given), r, R², RMSE, MAE.
+
+    ``reports``: predictor key -> regression_report; ``intervals``: predictor key -> ccc_intervals.
+    """
+    intervals = intervals or {}
+    show_interval = bool(intervals)
+    headers = ["predictor", "dimension", "CCC"] + (["CCC interval"] if show_interval else []) + \
+              ["Pearson r", "R²", "RMSE", "MAE"]
+    rows = []
+    for key, report in reports.items():
+        for dim in DIMENSIONS + ("mean",):
+            name = PREDICTOR_NAMES.get(key, key)
+            if dim == "mean":
+                values = report["mean_ccc"], intervals.get(key, {}).get("mean_ccc")
+                cells = [name, "mean", fmt(values[0])]
+                if show_interval:
+                    cells.append(fmt_interval(values[1]) if values[1] else "")
+                rows.append(cells + ["", "", "", ""])
+                continue
+            m = report[dim]
+            cells = [name, dim, fmt(m["ccc"])]
+            if show_interval:
+                cells.append(fmt_interval(intervals[key][dim]) if key in intervals else "")
+            rows.append(cells + [fmt(m["pearson"]), fmt(m["r2"]), fmt(m["rmse"]), fmt(m["mae"])])
+    return markdown_table(headers, rows)
+
+
+def song_level_table(report: dict) -> str:
+    """The headline: model and both baselines at song level, with the model's CCC intervals."""
+    reports = {"model": report["song"], **{k: report["baselines"][k] for k in ("ridge", "mean")}}
+    return metrics_table(reports, {k: v for k, v in report["intervals"].items() if k in reports})

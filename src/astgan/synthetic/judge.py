@@ -31,7 +31,8 @@ from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
 from astgan.data.features import Normalization
 from astgan.errors import CheckpointError
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
+from astgan.regressor.inference import load_trained
 from astgan.regressor.model import build_regressor
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,6 @@ def load_or_train_judge(cfg: Config, train: SegmentDataset, val: SegmentDataset,
 
 def load_external_judge(path: Path, cfg: Config, device: torch.device) -> Judge:
     """A regressor checkpoint as the judge; refused unless it was trained on real data only."""
-    from astgan.regressor.inference import load_trained
-
     trained = load_trained(path, device)
     ratio = trained.config.ast.synthetic_ratio
     if ratio > 0:

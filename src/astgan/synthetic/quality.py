@@ -6,7 +6,7 @@ and the same label distribution as the synthetic set it is compared with.
 - **label fidelity**: a ridge probe on per-band mean and std, fitted on real TRAIN segments,
   predicts (valence, arousal) of segments generated at TRAIN's labels (one per TRAIN segment of
   the pool below: TRAIN's own label distribution); its CCC against the requested labels sits
-  beside the same probe's CCC on real VAL segments. The judge (:mod:`astgan.gan.judge`) gives a
+  beside the same probe's CCC on real VAL segments. The judge (:mod:`astgan.synthetic.judge`) gives a
   second probe.
 - **realism**: the Frechet distance, in two feature spaces (per-band mean + std; the judge's pooled
   embedding), between synthetic segments and real TRAIN segments, divided by the distance between
@@ -16,13 +16,13 @@ and the same label distribution as the synthetic set it is compared with.
   those TRAIN songs). Every compared set has the same number of segments. Which songs land in
   which half moves a single floor a lot (on the demo one draw gave 0.80, another 0.68, and the
   same generator's ratio 1.34 and 2.0), so both distances are averaged over seeded draws of the
-  halves and of the TRAIN songs set against VAL (:mod:`astgan.gan.reference_sets`), and the ratio
+  halves and of the TRAIN songs set against VAL (:mod:`astgan.synthetic.reference_sets`), and the ratio
   is that of the averages; each draw's ratio is kept beside it. One synthetic set per floor serves
   every draw: one segment generated at the label of each TRAIN segment of the pool (all TRAIN
   segments, or a random ``MAX_POOL`` of them), one at each compared VAL segment.
 - **diversity**: mean pairwise distance among the synthetic segments generated at the first
   draw's half-A labels, beside the same among half A's real segments.
-- **texture**: the mean frame-to-frame change of the same two sets (:func:`frame_change`). A
+- **texture**: the mean frame-to-frame change of the same two sets (:func:`~astgan.data.descriptors.frame_change`). A
   generator that draws jitter or a patch grain scores well above the real value; one that smears
   onsets and notes, well below. Band statistics barely see either.
 - **memorisation**: a synthetic segment closer to its nearest TRAIN segment than half of what the
@@ -31,7 +31,7 @@ and the same label distribution as the synthetic set it is compared with.
   the check that catches that.
 
 Distances for diversity and memorisation are Euclidean between segments average-pooled to at most
-32 bands x 64 frames (:func:`pooled_vectors`): shapes rather than noise, cheap for 128 x 1024.
+32 bands x 64 frames (:func:`~astgan.data.descriptors.pooled_vectors`): shapes rather than noise, cheap for 128 x 1024.
 """
 
 from __future__ import annotations
@@ -41,15 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from astgan.data.descriptors import band_statistics, frame_change, mean_pairwise_distance, pooled_vectors
 from astgan.data.labels import DIMENSIONS
-from astgan.evaluation.baselines import band_statistics, fit_ridge
-from astgan.evaluation.metrics import ccc, pearson
-from astgan.gan.reference_sets import ReferenceSplit
+from astgan.evaluation.baselines import fit_ridge
+from astgan.metrics import ccc, pearson
+from astgan.synthetic.reference_sets import ReferenceSplit
 
-POOLED_SHAPE = (32, 64)  # (bands, frames) of the pooled segments that distances compare
-MAX_PAIRWISE = 512  # diversity is estimated on a random subset of at most this many segments
 # memorisation: flagged when nearer to TRAIN than this fraction of VAL's 5th-percentile distance
 COPY_FRACTION = 0.5
 COPY_PERCENTILE = 5.0
@@ -58,27 +56,13 @@ MAX_COPY_SHARE = 0.01  # the check passes while at most this share of the writte
 TARGETS = {"frechet_ratio": 1.5, "fidelity_ratio": 0.85}
 
 
-def frame_change(specs: np.ndarray) -> np.ndarray:
-    """(N, n_mels, frames) -> (N,) float64: mean |x[t] - x[t-1]| over bands and frames, per segment."""
-    specs = np.asarray(specs, dtype=np.float32)
-    return np.abs(np.diff(specs, axis=2)).mean(axis=(1, 2), dtype=np.float64)
-
-
-def pooled_vectors(specs: np.ndarray) -> np.ndarray:
-    """(N, n_mels, frames) -> (N, D) float32: each segment average-pooled to at most 32 x 64, flattened."""
-    specs = torch.as_tensor(np.asarray(specs, dtype=np.float32))
-    if specs.ndim != 3:
-        raise ValueError(f"specs have shape {tuple(specs.shape)}, expected (N, n_mels, frames)")
-    target = (min(POOLED_SHAPE[0], specs.shape[1]), min(POOLED_SHAPE[1], specs.shape[2]))
-    return F.adaptive_avg_pool2d(specs[:, None], target).flatten(1).numpy()
-
-
 @dataclass
 class SegmentFeatures:
     """What the report reads of a set of segments, one row per segment.
 
     ``band``: (N, 2 n_mels) per-band mean then std over time; ``pooled``: (N, D) from
-    :func:`pooled_vectors`; ``change``: (N,) from :func:`frame_change`; ``embedding``: (N, H) the
+    :func:`~astgan.data.descriptors.pooled_vectors`; ``change``: (N,) from
+    :func:`~astgan.data.descriptors.frame_change`; ``embedding``: (N, H) the
     judge's pooled embedding (None without a judge); ``predicted``: (N, 2) the judge's (valence,
     arousal) (None when not asked for).
     """
@@ -145,19 +129,6 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         root = linalg.sqrtm((cov_a + nudge) @ (cov_b + nudge))
     trace = np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(np.real(root))
     return float(max(mean_gap + trace, 0.0))
-
-
-def mean_pairwise_distance(vectors: np.ndarray, max_items: int = MAX_PAIRWISE, seed: int = 0) -> float:
-    """Mean Euclidean distance over distinct pairs of (N, D) vectors (a random subset when N is large)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if len(vectors) < 2:
-        raise ValueError(f"need at least 2 vectors for a pairwise distance, got {len(vectors)}")
-    if len(vectors) > max_items:
-        vectors = vectors[np.random.default_rng(seed).choice(len(vectors), max_items, replace=False)]
-    points = torch.from_numpy(vectors)
-    distances = torch.cdist(points, points)
-    n = len(points)
-    return float(distances.sum() / (n * (n - 1)))
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 256) -> np.ndarray:

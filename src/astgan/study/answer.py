@@ -9,7 +9,7 @@ with the GAN arm's gain. "Shown" means what it means everywhere in astgan: the i
 
 from __future__ import annotations
 
-from astgan.evaluation.report import fmt
+from astgan.metrics import fmt
 
 COMPARED = (("gan - real", "real + GAN vs real only"),
             ("gan - control", "real + GAN vs real + C-Mixup"),

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from astgan.evaluation.bootstrap import bootstrap_indices, percentile_interval
-from astgan.evaluation.report import fmt, fmt_interval, markdown_table
+from astgan.metrics import fmt, fmt_interval, markdown_table
 
 REGIONS = ("centre", "middle", "edge")
 GROUPS = ("all", *REGIONS)

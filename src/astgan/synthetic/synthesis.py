@@ -2,8 +2,9 @@
 
 ``synthesize(cfg)`` reads ``<run>/gan/generator.pt`` and writes into ``<run>/synthetic/``:
 ``synthetic.npz`` (specs (N, n_mels, frames) float16 in the normalised log-mel space, labels
-(N, 2) float32 on -1..1), ``quality.json`` and ``quality.md`` (see :mod:`astgan.gan.quality`),
-``judge.pt`` (the cached judge, :mod:`astgan.gan.judge`) and three figures:
+(N, 2) float32 on -1..1; conditions drawn by :mod:`astgan.synthetic.conditions`), ``quality.json``
+and ``quality.md`` (see :mod:`astgan.synthetic.quality`), ``judge.pt`` (the cached judge,
+:mod:`astgan.synthetic.judge`) and three figures:
 ``real_vs_synthetic.png``, ``labels.png`` and ``mean_spectrum.png``.
 
 With ``synth.filter`` above 1 the generator draws that many times ``synth.n`` candidates, and only
@@ -28,69 +29,22 @@ from astgan.data.datasets import SegmentDataset
 from astgan.data.labels import nearest_to_corners
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import write_synthetic
-from astgan.gan.figures import plot_condition_grid, plot_label_plane, plot_mean_spectrum
-from astgan.gan.judge import Judge, load_or_train_judge
+from astgan.gan.figures import plot_condition_grid
 from astgan.gan.models import load_generator
-from astgan.gan.quality import (
+from astgan.runtime import resolve_device, seed_everything
+from astgan.synthetic.conditions import sample_conditions
+from astgan.synthetic.figures import plot_label_plane, plot_mean_spectrum
+from astgan.synthetic.judge import Judge, load_or_train_judge
+from astgan.synthetic.quality import (
     QualityInputs,
     SegmentFeatures,
     describe,
     quality_report,
 )
-from astgan.gan.quality_text import quality_markdown
-from astgan.gan.reference_sets import reference_split
-from astgan.runtime import resolve_device, seed_everything
+from astgan.synthetic.quality_text import quality_markdown
+from astgan.synthetic.reference_sets import reference_split
 
 log = logging.getLogger(__name__)
-
-# The balanced sampler's weights are capped at this multiple of the mean weight, so that one
-# isolated song cannot take a large share of the synthetic set.
-MAX_BALANCE_WEIGHT = 5.0
-
-
-def inverse_density_weights(labels: np.ndarray) -> np.ndarray:
-    """(N,) sampling probabilities proportional to 1 / (label density), capped; labels: (N, 2).
-
-    The density is a Gaussian kernel density estimate over the V/A plane (Scott's bandwidth), so
-    labels in sparse regions (DEAM's extremes) get the largest weights.
-    """
-    from scipy.stats import gaussian_kde
-
-    labels = np.asarray(labels, dtype=np.float64)
-    if len(labels) < 3:
-        return np.full(len(labels), 1.0 / len(labels))
-    try:
-        density = gaussian_kde(labels.T)(labels.T)
-    except np.linalg.LinAlgError:  # labels on a line: no 2-D density, fall back to equal weights
-        return np.full(len(labels), 1.0 / len(labels))
-    weights = 1.0 / np.maximum(density, 1e-12)
-    weights = np.minimum(weights / weights.mean(), MAX_BALANCE_WEIGHT)
-    return weights / weights.sum()
-
-
-def sample_conditions(train_labels: np.ndarray, n: int, sampler: str, jitter: float,
-                      rng: np.random.Generator) -> np.ndarray:
-    """(n, 2) float32 conditions on -1..1 drawn from the TRAIN songs' labels (``train_labels``: (N, 2)).
-
-    - ``empirical``: TRAIN labels resampled uniformly, plus Gaussian noise of sd ``jitter``;
-    - ``uniform``: uniform over the box that the TRAIN labels span;
-    - ``balanced``: TRAIN labels resampled with probability proportional to 1 / density
-      (:func:`inverse_density_weights`), plus the same noise.
-    """
-    train_labels = np.asarray(train_labels, dtype=np.float64)
-    if train_labels.ndim != 2 or train_labels.shape[1] != 2 or len(train_labels) == 0:
-        raise ValueError(f"train labels have shape {train_labels.shape}, expected (N >= 1, 2)")
-    if sampler == "uniform":
-        low, high = train_labels.min(axis=0), train_labels.max(axis=0)
-        conditions = rng.uniform(low, high, size=(n, 2))
-    elif sampler in ("empirical", "balanced"):
-        weights = inverse_density_weights(train_labels) if sampler == "balanced" else None
-        picks = rng.choice(len(train_labels), size=n, p=weights)
-        conditions = train_labels[picks] + rng.normal(0.0, jitter, size=(n, 2))
-    else:
-        raise ValueError(f"unknown sampler '{sampler}'; expected empirical, uniform or balanced")
-    return np.clip(conditions, -1.0, 1.0).astype(np.float32)
-
 
 def generate_chunks(generator: torch.nn.Module, conditions: np.ndarray, batch_size: int, seed: int,
                     device: torch.device | str = "cpu", progress: bool = False) -> Iterator[np.ndarray]:
@@ -174,9 +128,9 @@ def quality_features(segments: SegmentDataset) -> SegmentFeatures:
 
 def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, written: np.ndarray,
                    judge: Judge, device: torch.device) -> dict:
-    """The quality report (:mod:`astgan.gan.quality`) of ``written`` (N, n_mels, frames) and of the
+    """The quality report (:mod:`astgan.synthetic.quality`) of ``written`` (N, n_mels, frames) and of the
     generator, with every synthetic set drawn at the labels of the real set it is compared with;
-    ``judge``: the run's (:func:`astgan.gan.judge.load_or_train_judge`)."""
+    ``judge``: the run's (:func:`astgan.synthetic.judge.load_or_train_judge`)."""
     synth = cfg.synth
     train, val = data.segments("train"), data.segments("val")
     embed = lambda chunk: judge.embed(chunk, train.normalization)  # noqa: E731
