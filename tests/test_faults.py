@@ -1,7 +1,7 @@
 """The fault matrix, through the command line: every failure says what is wrong and where, as one
 line without a traceback, and nothing finished is lost.
 
-Rows covered closer to their code live beside it (the README's "When something goes wrong" lists
+Rows covered closer to their code live beside it (docs/troubleshooting.md lists
 them all): the DEAM loader (test_deam_loader), config validation (test_config), the feature cache
 (test_features), atomic writes under kill -9 and a full disk (test_runtime), stage order
 (test_synthesis, test_train, test_evaluate). This file runs the CLI on broken inputs and

@@ -22,7 +22,7 @@ trained against it drew almost twice the real frame-to-frame change (a jitter an
 grain) and carried arousal, which lives in time structure (onsets, articulation, tempo), at
 0.82-0.88 of what a probe reads off real music. With it (and the modern recipe's R1 gamma of 4,
 which keeps the seeds together) the change is 0.76-0.88 of real and arousal fidelity 0.88-0.96
-(demo, 3 seeds each; README, "The GAN and its quality report").
+(demo, 3 seeds each; docs/gan.md).
 
 Why a coarse grid and not 2-D convolutions at full resolution: on a CPU a 3 x 3 convolution over a
 full 64 x 256 segment with a handful of channels costs more than the whole first-release 1-D pair
