@@ -15,6 +15,7 @@ import torch
 
 from astgan.data.augment import CMixup, SpecAugment, band_mask, beta_sample, mix
 from astgan.data.batches import ExtraItems, SegmentBank, TrainingBatches
+from astgan.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -49,30 +50,33 @@ def test_every_arm_sees_the_same_real_items_with_the_same_masks(real_bank):
     arms = {kind: list(arm(real_bank, kind, augment=augment).epoch(1)) for kind in (None, "synthetic", "cmixup")}
     steps = math.ceil(len(real_bank) / 16)
     assert all(len(batches) == steps for batches in arms.values())  # equal optimiser steps
-    for k, (specs, labels) in enumerate(arms[None]):
-        n = len(labels)
-        assert n == min(16, len(real_bank) - 16 * k)
+    for k, step in enumerate(arms[None]):
+        n = len(step.labels)
+        assert n == min(16, len(real_bank) - 16 * k) and step.n_extra == 0
         for kind in ("synthetic", "cmixup"):
-            other_specs, other_labels = arms[kind][k]
-            assert len(other_labels) == n + round(0.5 * n)  # extra items come on top, never instead
-            assert torch.equal(other_specs[:n], specs) and torch.equal(other_labels[:n], labels)
-    seen = torch.cat([labels for _, labels in arms[None]])
+            other = arms[kind][k]
+            assert other.n_extra == round(0.5 * n)  # extra items come on top, never instead
+            assert torch.equal(other.specs, step.specs) and torch.equal(other.labels, step.labels)
+            assert other.seed == step.seed  # the same dropout seed for the real items
+            assert other.extra_weight == pytest.approx(other.n_extra / n)
+    assert len({step.seed for step in arms[None]}) == steps  # a seed of its own per step
+    seen = torch.cat([step.labels for step in arms[None]])
     assert len(seen) == len(real_bank)  # every real segment exactly once per epoch
     assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, real_bank.labels.tolist()))
 
 
 def test_the_order_depends_only_on_seed_and_epoch(real_bank):
     batches = arm(real_bank, "synthetic")
-    first = [labels for _, labels in batches.epoch(2)]
-    again = [labels for _, labels in arm(real_bank, "synthetic").epoch(2)]
+    first = [step.labels for step in batches.epoch(2)]
+    again = [step.labels for step in arm(real_bank, "synthetic").epoch(2)]
     assert all(torch.equal(a, b) for a, b in zip(first, again))  # what a resumed run needs
-    other = [labels for _, labels in batches.epoch(3)]
+    other = [step.labels for step in batches.epoch(3)]
     assert not all(torch.equal(a, b) for a, b in zip(first, other))
 
 
 def test_synthetic_extras_are_used_evenly_and_keep_their_labels(real_bank):
     batches = arm(real_bank, "synthetic", ratio=1.0, synthetic_count=40)
-    extra_labels = torch.cat([labels[len(labels) // 2:] for _, labels in batches.epoch(1)])
+    extra_labels = torch.cat([step.extra_labels for step in batches.epoch(1)])
     _, synthetic_labels = fake_synthetic(40, *real_bank.shape[1:])
     rows = [int(np.argmin(np.abs(synthetic_labels[:, 0] - v))) for v in extra_labels[:, 0].numpy()]
     counts = np.bincount(rows, minlength=40)
@@ -96,6 +100,26 @@ def test_cmixup_items_blend_real_segments_of_similar_labels(real_bank):
     lam = lambdas[:4, None]
     assert torch.allclose(labels, lam * real_bank.labels[:4] + (1 - lam) * real_bank.labels[partners[:4]])
     assert specs.shape == (4, *real_bank.shape[1:])
+
+
+def test_cmixup_never_pairs_an_anchor_with_itself_or_its_song_even_where_the_kernel_underflows():
+    # two songs of two segments each, far apart for a bandwidth of 0.02: exp(-d^2 / 2h^2) is 0 in
+    # floating point for every pair of songs, and the old fallback made every row uniform (plain mixup)
+    labels = np.array([[0.0, 0.0], [0.0, 0.0], [0.9, 0.9], [0.9, 0.9]])
+    cmixup = CMixup(labels, bandwidth=0.02, alpha=2.0, song_index=np.array([0, 0, 1, 1]))
+    weights = cmixup.partner_weights
+    assert torch.equal(weights[:2, :2], torch.zeros(2, 2)) and torch.equal(weights[2:, 2:], torch.zeros(2, 2))
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(4))
+    # the nearest other song wins by its distance, not uniformly
+    nearest = CMixup(np.array([[0.0, 0.0], [0.5, 0.5], [0.9, 0.9]]), 0.02, 2.0, np.array([0, 1, 2])).partner_weights
+    assert nearest[0, 1] > 0.99 and nearest[2, 1] > 0.99
+    partners, _ = cmixup.partners(torch.arange(4).repeat(50), torch.Generator().manual_seed(0))
+    assert (torch.as_tensor([0, 0, 1, 1])[partners] != torch.as_tensor([0, 0, 1, 1]).repeat(50)).all()
+
+
+def test_cmixup_refuses_a_set_of_one_song():
+    with pytest.raises(DataError, match="at least two songs"):
+        CMixup(np.zeros((3, 2)), 0.2, 2.0, song_index=np.zeros(3, dtype=int))
 
 
 def test_beta_draws_are_seeded():
@@ -137,9 +161,9 @@ def test_a_bank_reads_the_same_values_resident_or_from_the_cache(prepared_tiny):
 
 
 def test_processes_share_an_epoch_and_take_equal_steps(real_bank):
-    single = [labels for _, labels in arm(real_bank, None).epoch(1)]
+    single = [step.labels for step in arm(real_bank, None).epoch(1)]
     parts = [TrainingBatches(real_bank, 16, 3, rank=r, world=2) for r in (0, 1)]
     assert len(parts[0]) == len(parts[1]) == math.ceil(len(single) / 2)
-    shards = [[labels for _, labels in part.epoch(1)] for part in parts]
+    shards = [[step.labels for step in part.epoch(1)] for part in parts]
     interleaved = [batch for pair in zip(*shards) for batch in pair][: len(single)]
     assert all(torch.equal(a, b) for a, b in zip(interleaved, single))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from astgan.errors import DataError
+
 
 class SpecAugment:
     """One frequency mask and one time mask per spectrogram, as in SpecAugment (Park et al., 2019).
@@ -54,20 +56,23 @@ class CMixup:
     similar (valence, arousal), then mixes x and y with one lambda ~ Beta(alpha, alpha).
 
     ``labels``: (N, 2) labels of the items that can be drawn (real TRAIN segments), on -1..1.
-    Partners are drawn among items of other songs when ``song_index`` is given, so a song is not
-    mixed with itself.
+    An anchor is never paired with itself, nor (given ``song_index``) with another segment of its
+    own song. The kernel is normalised in log space, so an anchor whose nearest partner lies many
+    bandwidths away (a rare label, a small bandwidth) still draws its nearest partners instead of
+    underflowing to nothing.
     """
 
     def __init__(self, labels: np.ndarray, bandwidth: float, alpha: float, song_index: np.ndarray | None = None):
         labels = torch.as_tensor(np.asarray(labels, dtype=np.float64))
-        distance = torch.cdist(labels, labels).pow(2)
-        weights = torch.exp(-distance / (2.0 * bandwidth**2))
-        if song_index is not None:
-            songs = torch.as_tensor(np.asarray(song_index))
-            weights = weights.masked_fill(songs[:, None] == songs[None, :], 0.0)
-        empty = weights.sum(dim=1) <= 0  # a lone item: fall back to every other item
-        weights[empty] = 1.0
-        self.partner_weights = (weights / weights.sum(dim=1, keepdim=True)).float()  # (N, N)
+        log_kernel = -torch.cdist(labels, labels).pow(2) / (2.0 * bandwidth**2)
+        groups = torch.as_tensor(np.asarray(song_index)) if song_index is not None else torch.arange(len(labels))
+        log_kernel = log_kernel.masked_fill(groups[:, None] == groups[None, :], float("-inf"))
+        alone = torch.isinf(log_kernel).all(dim=1)
+        if alone.any():
+            raise DataError(f"C-Mixup needs items of at least two songs: {int(alone.sum())} of {len(labels)} "
+                            "items have no partner of another song (train on more songs, or use "
+                            "ast.synthetic_source=gan)")
+        self.partner_weights = torch.softmax(log_kernel, dim=1).float()  # (N, N), 0 on self and own song
         self.alpha = float(alpha)
 
     def partners(self, anchors: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,8 +6,9 @@ extra items on top of them: synthetic segments from the GAN, or C-Mixup blends o
 
 This is what keeps an ablation honest. In every arm the real part of step k of epoch e is the
 same: the same segments, in the same order, with the same SpecAugment masks (drawn from a
-generator of its own, seeded by (seed, epoch, k)). The arms differ only in the extra items, and
-take the same optimiser steps.
+generator of its own, seeded by (seed, epoch, k)) and the same dropout seed. The arms differ only
+in the extra items, which a step keeps apart from the real ones (:class:`Step`), and take the same
+optimiser steps.
 
 Segments live in one tensor on the training device when they fit (``resident_budget``): a step is
 then an index lookup with no host work. Larger sets are read from the feature cache batch by
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,8 +27,9 @@ import torch
 from astgan.data.augment import CMixup, SpecAugment, mix
 from astgan.data.datasets import SegmentDataset
 
-# Seeds of the generators behind one step: the real stream and the extra stream never share one.
-REAL_STREAM, EXTRA_STREAM = 1, 2
+# Seeds of the generators behind one step: the real stream, the extra stream and the dropout seed
+# never share one.
+REAL_STREAM, EXTRA_STREAM, DROPOUT_STREAM = 1, 2, 3
 CPU_RESIDENT_BYTES = 2 << 30  # on the CPU, sets up to 2 GiB (float32) are kept in memory
 GPU_RESIDENT_SHARE = 0.4  # on a GPU, up to this share of the free memory
 
@@ -117,8 +120,34 @@ class ExtraItems:
         return mix(specs, labels, self.source.get(partners), self.source.labels[partners.to(device)], lambdas)
 
 
+@dataclass
+class Step:
+    """One optimiser step's items on the device: B real segments and E extra items on top (E may be 0).
+
+    ``specs`` (B, n_mels, frames), ``labels`` (B, 2); ``extra_specs`` (E, n_mels, frames),
+    ``extra_labels`` (E, 2); ``seed``: the step's own seed for dropout and any other randomness of
+    the forward pass, the same in every arm.
+    """
+
+    specs: torch.Tensor
+    labels: torch.Tensor
+    extra_specs: torch.Tensor
+    extra_labels: torch.Tensor
+    seed: int
+
+    @property
+    def n_extra(self) -> int:
+        return len(self.extra_labels)
+
+    @property
+    def extra_weight(self) -> float:
+        """E / B: the weight of the extra items' mean loss beside the real items' mean loss, so that every
+        item counts 1 / B and the real items weigh as much as in an arm without extras."""
+        return self.n_extra / len(self.labels)
+
+
 class TrainingBatches:
-    """The steps of each epoch: (specs (B + E, n_mels, frames), labels (B + E, 2)) on the device.
+    """The steps of each epoch (:class:`Step`: B real segments, E extra items on top) on the device.
 
     ``real``: the TRAIN bank; ``extras`` and ``extra_ratio``: what to add on top (E = round(ratio * B)
     for a batch of B real segments); ``augment``: SpecAugment for every item (real and extra).
@@ -145,7 +174,7 @@ class TrainingBatches:
     def n_extra(self, n_real: int) -> int:
         return int(round(self.extra_ratio * n_real)) if self.extras is not None else 0
 
-    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def epoch(self, epoch: int) -> Iterator[Step]:
         """The steps of one epoch (1-based), for this process."""
         order = torch.randperm(len(self.real), generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
         batches = list(order.split(self.batch_size))
@@ -166,15 +195,15 @@ class TrainingBatches:
         sequence = torch.cat([torch.randperm(n_source, generator=generator) for _ in range(-(-total // n_source))])
         return list(sequence[:total].split(counts))
 
-    def _step(self, epoch: int, k: int, index: torch.Tensor,
-              anchors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _step(self, epoch: int, k: int, index: torch.Tensor, anchors: torch.Tensor) -> Step:
         specs, labels = self.real.get(index), self.real.labels[index.to(self.real.device)]
         if self.augment is not None:
             specs = self.augment(specs, step_generator(self.seed, epoch, k, REAL_STREAM))
+        seed = int(torch.randint(0, 2**62, (1,), generator=step_generator(self.seed, epoch, k, DROPOUT_STREAM)))
         if len(anchors) == 0:
-            return specs, labels
+            return Step(specs, labels, specs[:0], labels[:0], seed)
         extra_generator = step_generator(self.seed, epoch, k, EXTRA_STREAM)
         extra_specs, extra_labels = self.extras.draw(anchors, extra_generator)
         if self.augment is not None:
             extra_specs = self.augment(extra_specs, extra_generator)
-        return torch.cat([specs, extra_specs]), torch.cat([labels, extra_labels])
+        return Step(specs, labels, extra_specs, extra_labels, seed)

@@ -8,7 +8,11 @@ precision on CUDA), and writes ``ast/best.pt``, ``ast/last.pt`` (for ``--resume`
 
 Ablations are honest by construction (see :mod:`astgan.data.batches`): an epoch is
 ``ceil(n_real / batch_size)`` optimiser steps whatever the extra items, and the real part of
-every step is the same in every arm, so arms differ only in what is added on top.
+every step is the same in every arm, so arms differ only in what is added on top. The real items
+also weigh the same in every arm: a step's loss is the mean over its B real items plus E / B times
+the mean over its E extra items (every item counts 1 / B), and the real and the extra items go
+through the model in two forward passes, each under a dropout seed of its own that depends only
+on the step, so the real items meet the same dropout masks in every arm.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from torch import nn
 from astgan.artifacts import check_config_compatible, load_checkpoint, save_checkpoint, write_text
 from astgan.config import AstConfig, Config
 from astgan.data.augment import CMixup, SpecAugment
-from astgan.data.batches import ExtraItems, SegmentBank, TrainingBatches
+from astgan.data.batches import ExtraItems, SegmentBank, Step, TrainingBatches
 from astgan.data.prepare import PreparedData, prepare_data
 from astgan.data.synthetic_set import read_synthetic
 from astgan.errors import AstganError, DataError, MissingArtifactError
@@ -135,7 +139,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fr
 
 @dataclass
 class EpochResult:
-    loss: float  # mean training loss per segment
+    loss: float  # mean training loss per real segment (a step's loss: real mean + E / B x extra mean)
     steps: int  # optimiser steps taken
     seconds: float
     data_wait: float  # share of the epoch spent waiting for the next batch
@@ -169,10 +173,28 @@ class AstTrainer:
     def steps_done(self) -> int:
         return self.history[-1]["step"] if self.history else 0
 
-    def train_epoch(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], n_steps: int,
-                    progress: bool = True, desc: str = "train") -> EpochResult:
-        """One pass over ``batches`` of ((B, n_mels, frames), (B, 2)) on the device: forward, loss,
-        backward, clip, step.
+    def step_losses(self, step: Step) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the real items' mean loss, E / B times the extra items' mean loss or None without extras).
+
+        Each forward pass runs under its own seed of the step (dropout), drawn in a forked RNG so the
+        global generators are left as they were: the real items' pass is the same in every arm."""
+        kind = self.cfg.ast.loss
+        real = regression_loss(self._forward(step.specs, step.seed), step.labels, kind)
+        if step.n_extra == 0:
+            return real, None
+        extra = regression_loss(self._forward(step.extra_specs, step.seed + 1), step.extra_labels, kind)
+        return real, step.extra_weight * extra
+
+    def _forward(self, specs: torch.Tensor, seed: int) -> torch.Tensor:
+        device = self.accelerator.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            return self.model(specs)
+
+    def train_epoch(self, batches: Iterable[Step], n_steps: int, progress: bool = True,
+                    desc: str = "train") -> EpochResult:
+        """One pass over ``batches`` (:class:`Step`: real segments, extra items on top) on the device:
+        forward, loss, backward, clip, step.
 
         The loss stays on the device (summed there, read once at the end) and its finiteness is
         checked every ``FINITE_CHECK_EVERY`` steps, so the host never waits for the GPU mid-epoch.
@@ -186,16 +208,22 @@ class AstTrainer:
         started = tick = time.perf_counter()
         bar = tqdm(total=n_steps, desc=desc, unit="step", leave=False, mininterval=0.5,
                    disable=not progress or not accelerator.is_local_main_process)
-        for specs, labels in batches:
+        for step in batches:
             waited += time.perf_counter() - tick
-            loss = regression_loss(self.model(specs), labels, ast.loss)
+            real, extra = self.step_losses(step)
             self.optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
+            if extra is None:
+                accelerator.backward(real)
+            else:  # two backward passes, gradients summed; several GPUs synchronise once, on the second
+                with accelerator.no_sync(self.model):
+                    accelerator.backward(real)
+                accelerator.backward(extra)
             accelerator.clip_grad_norm_(self.model.parameters(), ast.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            total += loss.detach() * len(specs)
-            count += len(specs)
+            loss = real.detach() if extra is None else real.detach() + extra.detach()
+            total += loss * len(step.labels)
+            count += len(step.labels)
             steps += 1
             if steps % FINITE_CHECK_EVERY == 0:
                 self._check_finite(total, steps)
