@@ -15,7 +15,7 @@ from astgan.evaluation.hierarchical import (
     pooled_statistic,
     seed_scale,
 )
-from astgan.evaluation.metrics import ccc
+from astgan.metrics import ccc
 
 LABEL_COV = np.array([[0.25, 0.14], [0.14, 0.25]])  # about DEAM's spread on -1..1, r(V, A) 0.55
 

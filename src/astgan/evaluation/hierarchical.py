@@ -48,8 +48,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from astgan.data.labels import DIMENSIONS
 from astgan.evaluation.bootstrap import percentile_interval, two_sided_p
+from astgan.metrics import DIMENSIONS
 
 SUMMARIES = DIMENSIONS + ("mean_ccc",)  # the values every estimate reports on
 MC_BATCHES = 20  # the resamples are cut into this many batches to estimate the Monte-Carlo error of a bound
@@ -109,7 +109,7 @@ def _moments(counts: np.ndarray, pred: np.ndarray, true: np.ndarray) -> np.ndarr
 
 
 def _ccc_from_moments(m: np.ndarray) -> np.ndarray:
-    """CCC (population moments, as :func:`astgan.evaluation.metrics.ccc`) from summed moments (..., 6)."""
+    """CCC (population moments, as :func:`astgan.metrics.ccc`) from summed moments (..., 6)."""
     n = m[..., 0]
     mx, my = m[..., 1] / n, m[..., 2] / n
     vx, vy = m[..., 3] / n - mx**2, m[..., 4] / n - my**2
