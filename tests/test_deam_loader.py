@@ -176,7 +176,7 @@ def test_missing_root_and_folders_say_what_to_do(tmp_path):
         load_song_table(tmp_path / "empty")
     root = make_deam(tmp_path / "noaudio")
     shutil.rmtree(root / AUDIO_DIR)
-    with pytest.raises(DataError, match="audio folder not found"):
+    with pytest.raises(DataError, match="no audio folder 'MEMD_audio' found below"):
         load_song_table(root)
 
 

@@ -1,10 +1,13 @@
-"""The label space: valence and arousal, DEAM's 1..9 scale and the internal -1..1 scale.
+"""The label space: valence and arousal, each dataset's own scale and the internal -1..1 scale.
 
-Labels are kept on -1..1 everywhere inside astgan ((x - 5) / 4) and shown on DEAM's 1..9 scale.
+Labels are kept on -1..1 everywhere inside astgan. A dataset's scale lo..hi maps onto it linearly,
+2 (x - lo) / (hi - lo) - 1, and back: for DEAM's 1..9 that is (x - 5) / 4 and 4 x + 5.
 A label array is always (N, 2): column 0 valence, column 1 arousal.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,14 +24,56 @@ QUADRANTS = {  # name -> (valence, arousal) corner on the -1..1 scale
 }
 
 
+@dataclass(frozen=True)
+class LabelScale:
+    """A dataset's rating scale ``lo..hi`` (both dimensions share it) and its map onto -1..1.
+
+    Written with the scale's centre and half-width, so that DEAM's map is exactly (x - 5) / 4 and
+    4 x + 5 (the same floating-point operations as always: DEAM outputs stay byte-identical).
+    """
+
+    lo: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.lo) and np.isfinite(self.hi) and self.lo < self.hi):
+            raise ValueError(f"label scale {self.lo}..{self.hi}: expected two finite numbers, lo < hi")
+
+    @property
+    def centre(self) -> float:
+        return (self.lo + self.hi) / 2.0
+
+    @property
+    def half_width(self) -> float:
+        return (self.hi - self.lo) / 2.0
+
+    def to_unit(self, labels: np.ndarray) -> np.ndarray:
+        """Labels on this scale -> -1..1: 2 (x - lo) / (hi - lo) - 1."""
+        return (np.asarray(labels, dtype=np.float64) - self.centre) / self.half_width
+
+    def from_unit(self, labels_unit: np.ndarray) -> np.ndarray:
+        """Labels on -1..1 -> this scale: (x + 1) (hi - lo) / 2 + lo."""
+        return np.asarray(labels_unit, dtype=np.float64) * self.half_width + self.centre
+
+    def contains(self, values: pd.Series) -> pd.Series:
+        """(N,) bool: which values lie on the scale, ends included."""
+        return values.between(self.lo, self.hi)
+
+    def __str__(self) -> str:
+        return f"{self.lo:g}..{self.hi:g}"
+
+
+DEAM_SCALE = LabelScale(*LABEL_RANGE)
+
+
 def to_unit_scale(labels_1_to_9: np.ndarray) -> np.ndarray:
     """DEAM's 1..9 labels -> the internal -1..1 scale: (x - 5) / 4."""
-    return (np.asarray(labels_1_to_9, dtype=np.float64) - 5.0) / 4.0
+    return DEAM_SCALE.to_unit(labels_1_to_9)
 
 
 def to_deam_scale(labels_unit: np.ndarray) -> np.ndarray:
     """The internal -1..1 scale -> DEAM's 1..9 scale: 4 x + 5."""
-    return np.asarray(labels_unit, dtype=np.float64) * 4.0 + 5.0
+    return DEAM_SCALE.from_unit(labels_unit)
 
 
 def labels_of(table: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,6 @@ import pandas as pd
 from astgan.artifacts import read_json, write_json, write_text
 from astgan.config import Config
 from astgan.data.datasets import SegmentDataset
-from astgan.data.deam import SONG_COLUMNS, load_song_table
 from astgan.data.features import (
     AUDIOSET_MEAN,
     AUDIOSET_STD,
@@ -32,7 +31,9 @@ from astgan.data.features import (
 )
 from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
 from astgan.data.labels import labels_of, nearest_to_corners
-from astgan.data.splits import SPLITS, assign_splits, check_disjoint
+from astgan.data.registry import load_songs
+from astgan.data.song_table import SONG_COLUMNS
+from astgan.data.splits import SPLITS, assign_splits, check_disjoint, check_given_splits
 from astgan.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class PreparedData:
 
 
 def read_songs_csv(path: Path) -> pd.DataFrame:
-    table = pd.read_csv(path, dtype={"song_id": str, "path": str, "split": str})
+    table = pd.read_csv(path, dtype={"song_id": str, "path": str, "split": str, "group": str})
     missing = [c for c in SONG_COLUMNS + ["split"] if c not in table.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; delete it to make the split again")
@@ -118,7 +119,7 @@ def load_songs_with_features(cfg: Config, progress: bool = True) -> tuple[pd.Dat
     Extracts what the cache does not hold yet; songs that cannot be decoded are dropped with a
     warning naming them.
     """
-    table, report = load_song_table(cfg.data.root, cfg.data.max_songs)
+    table, report = load_songs("deam", cfg.data.root, None, cfg.data.max_songs)
     log.info(report.summary())
     started = time.perf_counter()
     result = extract_features(table["path"].tolist(), cfg.features, progress=progress)
@@ -138,17 +139,24 @@ def load_songs_with_features(cfg: Config, progress: bool = True) -> tuple[pd.Dat
 
 
 def prepare_data(cfg: Config, progress: bool = True) -> PreparedData:
-    """Load the song table, extract missing features, make or reuse the split, fit normalisation."""
+    """Load the song table, extract missing features, make or reuse the split, fit normalisation.
+
+    The split saved in the run folder wins; else a split given with the data is used as given;
+    else one is made (by song, or by whole groups when the data has them).
+    """
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     table, entry_of = load_songs_with_features(cfg, progress)
     cache = FeatureCache(cfg.features)
     songs_path = cfg.paths.songs
     if songs_path.exists():
         table = _reuse_splits(table, songs_path)
+    elif "split" in table.columns:  # given with the data (a manifest's split column)
+        check_given_splits(table, str(cfg.data.root))
     else:
         table = assign_splits(table, cfg.split)
     check_disjoint(table)
-    write_text(songs_path, table[SONG_COLUMNS + ["split"]].to_csv(index=False, float_format="%.6g"))
+    columns = SONG_COLUMNS + ["split"] + (["group"] if "group" in table.columns else [])
+    write_text(songs_path, table[columns].to_csv(index=False, float_format="%.6g"))
 
     entries = [entry_of[p] for p in table["path"]]
     train_entries = [e for e, s in zip(entries, table["split"]) if s == "train"]
