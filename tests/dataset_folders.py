@@ -115,3 +115,42 @@ def write_manifest(path: Path, header: str, rows: list[tuple]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join([header] + [",".join(str(x) for x in row) for row in rows]) + "\n")
     return path
+
+
+# --------------------------------------------------------------------------- real songs in each layout
+
+
+def relabelled(songs, lo: float, hi: float) -> list[tuple[str, float, float]]:
+    """(song_id, valence, arousal) of a song table (labels on -1..1) on the scale lo..hi, rounded
+    as datasets ship them."""
+    half, centre = (hi - lo) / 2, (hi + lo) / 2
+    return [(str(s), round(v * half + centre, 4), round(a * half + centre, 4))
+            for s, v, a in zip(songs["song_id"], songs["valence"], songs["arousal"])]
+
+
+def layout_from_songs(dataset: str, songs, root: Path) -> Path:
+    """The songs of a song table (e.g. the demo's, labels on -1..1, ``path`` to real MP3s) written
+    as ``dataset`` ships: pmemo, emomusic, deam-unzipped or manifest (scale 0..100, artist groups,
+    audio in album folders). Returns the data.root to use."""
+    sources = dict(zip(songs["song_id"].astype(str), songs["path"]))
+    ids = list(sources)
+    if dataset == "pmemo":
+        rows = [(s, a, v) for s, v, a in relabelled(songs, 0, 1)]  # arousal first, as PMEmo ships
+        return make_pmemo(root, rows, ids, sources=sources)
+    if dataset == "emomusic":
+        rows = [(s, a, v) for s, v, a in relabelled(songs, 1, 9)]
+        return make_emomusic(root, rows, ids, sources=sources)
+    if dataset == "deam-unzipped":
+        lines = ["song_id, valence_mean, valence_std, arousal_mean, arousal_std"]
+        lines += [f"{s}, {v}, 1.0, {a}, 1.0" for s, v, a in relabelled(songs, 1, 9)]
+        text = "\r\n".join(lines) + "\r\n"
+        return make_deam_unzipped(root, ids, {"static_annotations_averaged_songs_1_2000.csv": text}, sources)
+    if dataset == "manifest":
+        rows = []
+        for i, (s, v, a) in enumerate(relabelled(songs, 0, 100)):
+            target = root / "music" / f"album{i % 5}" / f"track{s}.mp3"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(sources[s], target)
+            rows.append((f"music/album{i % 5}/track{s}.mp3", v, a, f"artist {i % 8}"))
+        return write_manifest(root / "manifest.csv", "path,valence,arousal,group", rows)
+    raise ValueError(dataset)

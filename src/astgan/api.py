@@ -11,6 +11,7 @@ Everything here is reachable as ``astgan.<name>`` and is imported only when firs
     astgan.synthesize(cfg)               # run/synthetic/
     astgan.train_ast(cfg)                # run/ast/best.pt
     report = astgan.evaluate(cfg)        # run/eval/report.json (an EvaluationReport)
+    astgan.evaluate(cfg, on="pmemo")     # every song of another dataset: run/eval/on-pmemo/
     astgan.export("runs/mine", "models/mine")   # a Hugging Face model folder
 
     model = astgan.load_model("models/mine")    # or a run folder
@@ -80,15 +81,25 @@ def train_ast(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] =
     return _train(_run_config(cfg, overrides), resume=resume)
 
 
-def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = ()) -> EvaluationReport:
+def evaluate(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (),
+             on: Config | str | Path | None = None) -> EvaluationReport:
     """Evaluate the run's model on its TEST songs beside two baselines (``astgan evaluate``).
 
     Returns ``eval/report.json`` as an EvaluationReport: ``report.song["valence"]["ccc"]`` and so on;
-    ``report.to_dict()`` is the file's content.
+    ``report.to_dict()`` is the file's content. ``on``: another dataset's config (or its name or
+    path): evaluate on every song of it instead (``astgan evaluate --on``), into ``eval/on-<name>/``.
     """
-    from astgan.evaluation.evaluate import evaluate as _evaluate
+    run_cfg = _run_config(cfg, overrides)
+    if on is None:
+        from astgan.evaluation.evaluate import evaluate as _evaluate
 
-    return _evaluate(_run_config(cfg, overrides))
+        return _evaluate(run_cfg)
+    from astgan.config import Config, load_config
+    from astgan.evaluation.cross import evaluate_on, evaluation_name
+
+    other = on if isinstance(on, Config) else load_config(on)
+    name = evaluation_name(other.data.dataset if isinstance(on, Config) else on)
+    return evaluate_on(run_cfg, other, name)
 
 
 def run_study(cfg: Config | str | Path, overrides: list[str] | tuple[str, ...] = (), resume: bool = False,

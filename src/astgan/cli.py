@@ -177,9 +177,11 @@ def config_list() -> None:
     """Names of the packaged configs (use them as -c NAME)."""
     from astgan.config import packaged_configs
 
-    for name, entry in sorted(packaged_configs().items()):
+    configs = sorted(packaged_configs().items())
+    width = max(len(name) for name, _ in configs)
+    for name, entry in configs:
         first = entry.read_text().splitlines()[0].lstrip("# ").strip()
-        click.echo(f"{name:<6} {first}")
+        click.echo(f"{name:<{width}} {first}")
 
 
 @config_group.command("show")
@@ -208,22 +210,39 @@ def extract(config_path: str, overrides: tuple[str, ...]) -> None:
 @config_options
 @click.option("--compare", "compare_with", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Another evaluated run: paired bootstrap of this run's CCC minus that run's on the same TEST songs.")
-def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | None) -> None:
-    """Evaluate the best regressor on the TEST songs beside two baselines; write <run>/eval/."""
-    from astgan.evaluation.evaluate import evaluate as evaluate_run
-    from astgan.evaluation.report import paired_sentence
+@click.option("--on", "on_other", default=None, metavar="OTHER_CONFIG",
+              help="Evaluate on every song of another dataset instead: a config file or packaged name whose data "
+                   "section says which and where (its features.cache_dir keeps its features); writes eval/on-<name>/.")
+def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | None, on_other: str | None) -> None:
+    """Evaluate the best regressor on the TEST songs (or, with --on, on another dataset) beside two
+    baselines; write <run>/eval/."""
+    from astgan.evaluation.report import paired_sentence, songs_phrase
     from astgan.metrics import song_level_table
 
+    if on_other is not None and compare_with is not None:
+        raise click.UsageError("--on and --compare: one at a time (--compare pairs two runs on the same TEST songs)")
     cfg = load_run_config(config_path, overrides)
     if compare_with is not None:  # fail before the work when the other run cannot be compared
         from astgan.evaluation.compare import read_predictions
 
         read_predictions(compare_with)
-    report = evaluate_run(cfg)
-    click.echo(f"song level, {report.n_test_songs} TEST songs (RMSE/MAE on 1..9):")
+    if on_other is not None:
+        from astgan.config import load_config
+        from astgan.evaluation.cross import evaluate_on, evaluation_name
+
+        name = evaluation_name(on_other)
+        report = evaluate_on(cfg, load_config(on_other), name)
+        paths = cfg.paths.evaluation_on(name)
+    else:
+        from astgan.evaluation.evaluate import evaluate as evaluate_run
+
+        report = evaluate_run(cfg)
+        paths = cfg.paths.evaluation
+    lo, hi = report.evaluated_on["label_scale"]
+    click.echo(f"song level, {songs_phrase(report.to_dict())} (RMSE/MAE on {lo:g}..{hi:g}):")
     click.echo(song_level_table(report.to_dict()))
     click.echo(paired_sentence(report.model_vs_ridge, "AST", "ridge", cfg.eval.confidence))
-    click.echo(f"report: {cfg.paths.report_md} ({report.wall_seconds:.1f}s)")
+    click.echo(f"report: {paths.report_md} ({report.wall_seconds:.1f}s)")
     if compare_with is not None:
         from astgan.evaluation.compare import compare_runs, comparison_table
 

@@ -8,6 +8,7 @@ Other tools and scripts read run folders, so this layout is a contract::
       synthetic/  synthetic.npz  quality.json  quality.md  real_vs_synthetic.png  labels.png  mean_spectrum.png
       ast/        best.pt  last.pt  history.csv  curves.png
       eval/       report.json  report.md  predictions.csv  pred_vs_true.png  va_plane.png  compare.*
+        on-<name>/  the same five files for every song of another dataset (evaluate --on)
       study/      study.csv  predictions.csv  study.json  study.md  study.png  study_regions.png  cells/
 """
 
@@ -15,6 +16,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EvalPaths:
+    """The files of one evaluation: the run's TEST songs in ``eval/``, or every song of another
+    dataset in ``eval/on-<name>/`` (``astgan evaluate --on``)."""
+
+    root: Path
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / "predictions.csv"
+
+    @property
+    def pred_vs_true_figure(self) -> Path:
+        return self.root / "pred_vs_true.png"
+
+    @property
+    def va_plane_figure(self) -> Path:
+        return self.root / "va_plane.png"
 
 
 @dataclass(frozen=True)
@@ -119,16 +148,24 @@ class RunPaths:
         return self.root / "eval"
 
     @property
+    def evaluation(self) -> EvalPaths:
+        return EvalPaths(self.eval_dir)
+
+    def evaluation_on(self, name: str) -> EvalPaths:
+        """``eval/on-<name>/``: the run's model on every song of another dataset."""
+        return EvalPaths(self.eval_dir / f"on-{name}")
+
+    @property
     def report(self) -> Path:
-        return self.eval_dir / "report.json"
+        return self.evaluation.report
 
     @property
     def report_md(self) -> Path:
-        return self.eval_dir / "report.md"
+        return self.evaluation.report_md
 
     @property
     def predictions(self) -> Path:
-        return self.eval_dir / "predictions.csv"
+        return self.evaluation.predictions
 
     # --- predict (default output) and study
     @property

@@ -27,14 +27,16 @@ def pyplot():
     return plt
 
 
-def style_va_plane(ax) -> None:
-    """Axes of the valence/arousal plane on DEAM's 1..9 scale, with the quadrant lines at 5."""
-    ax.axhline(5, color="k", lw=0.5)
-    ax.axvline(5, color="k", lw=0.5)
-    ax.set_xlim(1, 9)
-    ax.set_ylim(1, 9)
-    ax.set_xlabel("valence (1..9)")
-    ax.set_ylabel("arousal (1..9)")
+def style_va_plane(ax, lo: float = 1.0, hi: float = 9.0) -> None:
+    """Axes of the valence/arousal plane on a lo..hi scale (DEAM's 1..9), with the quadrant lines
+    at its centre."""
+    centre = (lo + hi) / 2
+    ax.axhline(centre, color="k", lw=0.5)
+    ax.axvline(centre, color="k", lw=0.5)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel(f"valence ({lo:g}..{hi:g})")
+    ax.set_ylabel(f"arousal ({lo:g}..{hi:g})")
 
 
 def show_spectrogram(ax, spec: np.ndarray, title: str, vmin: float | None = None, vmax: float | None = None) -> None:

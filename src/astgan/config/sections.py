@@ -16,13 +16,30 @@ from astgan.config.values import fail, require_positive
 
 @dataclass
 class DataConfig:
-    """Where the dataset lives (a folder holding ``DEAM_audio/`` and ``DEAM_Annotations/``)."""
+    """Which dataset, and where it lives (each layout: docs/datasets.md).
 
+    ``root`` is searched for the dataset's annotation files and audio folder (deam, pmemo,
+    emomusic); for a manifest it is the manifest CSV (or a folder holding ``manifest.csv``): one key
+    says where the data is, whatever the dataset. ``label_scale`` is the [lo, hi] scale of a
+    manifest's valence and arousal; the known datasets have their own (deam and emomusic 1..9,
+    pmemo 0..1).
+    """
+
+    dataset: Literal["deam", "pmemo", "emomusic", "manifest"] = "deam"
     root: str = "data/demo"
-    max_songs: int | None = None  # keep only the first N songs (by id): quick experiments
+    label_scale: tuple[float, float] | None = None  # manifest only: [lo, hi], e.g. [1, 9] or [0, 1]
+    max_songs: int | None = None  # keep only the first N songs (by id; a manifest's first rows): quick experiments
 
     def check(self) -> None:
         require_positive("data", self, "max_songs")
+        if self.dataset == "manifest" and self.label_scale is None:
+            fail("data.label_scale", "data.dataset=manifest needs the [lo, hi] scale of its valence and arousal "
+                 "columns, e.g. [1, 9] or [0, 1]")
+        if self.dataset != "manifest" and self.label_scale is not None:
+            fail("data.label_scale", f"{self.dataset} has its own scale; set data.label_scale only for "
+                 "data.dataset=manifest")
+        if self.label_scale is not None and not self.label_scale[0] < self.label_scale[1]:
+            fail("data.label_scale", f"must be [lo, hi] with lo < hi, got {list(self.label_scale)}")
 
 
 @dataclass

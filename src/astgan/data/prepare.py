@@ -31,7 +31,7 @@ from astgan.data.features import (
 )
 from astgan.data.figures import plot_label_distribution, plot_quadrant_examples
 from astgan.data.labels import labels_of, nearest_to_corners
-from astgan.data.registry import load_songs
+from astgan.data.registry import load_song_table
 from astgan.data.song_table import SONG_COLUMNS
 from astgan.data.splits import SPLITS, assign_splits, check_disjoint, check_given_splits
 from astgan.errors import DataError
@@ -119,7 +119,7 @@ def load_songs_with_features(cfg: Config, progress: bool = True) -> tuple[pd.Dat
     Extracts what the cache does not hold yet; songs that cannot be decoded are dropped with a
     warning naming them.
     """
-    table, report = load_songs("deam", cfg.data.root, None, cfg.data.max_songs)
+    table, report = load_song_table(cfg.data)
     log.info(report.summary())
     started = time.perf_counter()
     result = extract_features(table["path"].tolist(), cfg.features, progress=progress)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from astgan.config import DataConfig
 from astgan.data import deam, emomusic, pmemo
 from astgan.data.annotated_folder import FolderLayout, load_annotated_folder
 from astgan.data.labels import LabelScale
@@ -22,6 +23,7 @@ from astgan.errors import DataError
 FOLDER_DATASETS: dict[str, FolderLayout] = {layout.name: layout
                                             for layout in (deam.LAYOUT, pmemo.LAYOUT, emomusic.LAYOUT)}
 DATASETS = (*FOLDER_DATASETS, "manifest")
+TITLES = {"deam": "DEAM", "pmemo": "PMEmo", "emomusic": "the 1000-songs set", "manifest": "the manifest"}
 
 
 def _check_name(dataset: str) -> None:
@@ -66,3 +68,18 @@ def load_songs(dataset: str, root: str | Path, label_scale: Sequence[float] | No
     if dataset == "manifest":
         return load_manifest(root, scale, max_songs)
     return load_annotated_folder(FOLDER_DATASETS[dataset], root, max_songs)
+
+
+def label_scale_of(data: DataConfig) -> LabelScale:
+    """The scale of the labels of the dataset a config's ``data`` section names."""
+    return dataset_scale(data.dataset, data.label_scale)
+
+
+def load_song_table(data: DataConfig) -> tuple[pd.DataFrame, SongTableReport]:
+    """The song table of the dataset a config's ``data`` section names (see :func:`load_songs`)."""
+    return load_songs(data.dataset, data.root, data.label_scale, data.max_songs)
+
+
+def scale_sentence(data: DataConfig) -> str:
+    """Where a number in labels' units lives, for reports: "DEAM's 1..9 scale"."""
+    return f"{TITLES[data.dataset]}'s {label_scale_of(data)} scale"

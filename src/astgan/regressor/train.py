@@ -34,6 +34,7 @@ from astgan.config import AstConfig, Config
 from astgan.data.augment import CMixup, SpecAugment
 from astgan.data.batches import ExtraItems, SegmentBank, Step, TrainingBatches
 from astgan.data.prepare import PreparedData, prepare_data
+from astgan.data.registry import label_scale_of
 from astgan.data.synthetic_set import read_synthetic
 from astgan.errors import AstganError, DataError, MissingArtifactError
 from astgan.metrics import regression_report, song_means
@@ -249,13 +250,15 @@ class AstTrainer:
         return torch.cat(preds).cpu().numpy(), bank.labels.cpu().numpy()
 
     def validate(self, bank: SegmentBank, song_ids: np.ndarray) -> dict:
-        """Validation metrics: segment-level loss, song-level CCC and RMSE (1..9 scale) per dimension.
+        """Validation metrics: segment-level loss, song-level CCC and RMSE (on the dataset's scale, DEAM's
+        1..9) per dimension.
 
         ``song_ids``: (N_segments,) the song of each segment of ``bank`` (same order).
         """
         preds, labels = self.predict(bank, 4 * self.cfg.ast.batch_size)
         loss = regression_loss(torch.from_numpy(preds), torch.from_numpy(labels), self.cfg.ast.loss).item()
-        report = regression_report(song_means(preds, song_ids), song_means(labels, song_ids))
+        report = regression_report(song_means(preds, song_ids), song_means(labels, song_ids),
+                                   error_scale=label_scale_of(self.cfg.data).half_width)
         return {
             "val_loss": loss,
             "val_valence_ccc": report["valence"]["ccc"],
