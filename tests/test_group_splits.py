@@ -110,3 +110,19 @@ def test_without_a_group_column_splits_folds_and_budgets_are_as_before():
     folds = assign_folds(table, 3, seed=0)
     assert "".join(map(str, folds)) == "22110011201100220012"
     assert letters(budget_split(fold_split(table, folds, 1, 0.2, 0), 0.5, 1)) == "rneeaaeeaneennrrnrer"
+
+
+def test_every_study_cell_keeps_each_artist_in_one_split(tmp_path):
+    from astgan.config import Config
+    from astgan.study.plan import Cell, write_cell_splits
+
+    table = grouped_table(30, seed=7, ungrouped=4)
+    cfg = Config.from_dict({"study": {"folds": 3, "budgets": [0.5, 1.0]}, "run": {"dir": str(tmp_path / "run")}})
+    cells = [Cell(fold, budget) for fold in range(3) for budget in (0.5, 1.0)]
+    write_cell_splits(cfg, table, cells)
+    group_of = dict(zip(table["song_id"], table["group"]))
+    written = sorted(cfg.paths.study_dir.rglob("songs.csv"))
+    assert len(written) == 3 * 2 * 3  # cells x arms
+    for path in written:
+        cell = pd.read_csv(path, dtype={"song_id": str}).assign(group=lambda t: t["song_id"].map(group_of))
+        assert (splits_per_group(cell) == 1).all(), path  # unused included: budgets leave out whole artists

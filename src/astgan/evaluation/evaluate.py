@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 
 from astgan.artifacts import check_config_compatible, require, write_json, write_text
-from astgan.config import Config
+from astgan.config import Config, DataConfig
 from astgan.data.datasets import SegmentDataset
 from astgan.data.descriptors import band_statistics
 from astgan.data.labels import DEAM_SCALE, LabelScale
@@ -102,7 +102,7 @@ def load_model(cfg: Config) -> TrainedRegressor:
     return trained
 
 
-def evaluated_on(data_cfg, songs: str) -> dict:
+def evaluated_on(data_cfg: DataConfig, songs: str) -> dict:
     """The report's ``evaluated_on`` entry for a config's ``data`` section; ``songs``: "test" or "all"."""
     scale = label_scale_of(data_cfg)
     return {"dataset": data_cfg.dataset, "title": TITLES[data_cfg.dataset], "root": str(data_cfg.root),
