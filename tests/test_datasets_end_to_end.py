@@ -187,8 +187,8 @@ def test_a_deam_run_evaluates_on_a_pmemo_folder_through_on(trained_tiny_run, dem
     assert report["n_train_segments"] == own["n_train_segments"]  # baselines fitted on the run's TRAIN
     text = on.report_md.read_text()
     assert "all 24 songs of PMEmo (data/PMEmo)" in text and "RMSE and MAE on PMEmo's 0..1 scale" in text
-    assert seen > 0  # the copies are other files: the run never saw them, and the report says so
-    assert "None of them is among the run's TRAIN or VAL songs" in text
+    assert seen > 0  # copies of its songs, as other files: counted as unseen (by file, not by content)
+    assert "None of their audio files is one the run trained or validated on" in text
 
     # the same audio and model give the same predictions as the run's own evaluation, each on its scale:
     # the normalisation and the features come from the training run's settings
@@ -205,4 +205,4 @@ def test_a_deam_run_evaluates_on_a_pmemo_folder_through_on(trained_tiny_run, dem
     invoke("evaluate", "-c", config, "--on", same, code=0)
     again = cfg.paths.evaluation_on("same")
     assert json.loads(again.report.read_text())["evaluated_on"]["in_training_run"] == seen
-    assert f"{seen} of them are among the run's TRAIN or VAL songs" in again.report_md.read_text()
+    assert f"{seen} of their audio files are ones the run trained or validated on" in again.report_md.read_text()

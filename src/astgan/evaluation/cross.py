@@ -47,7 +47,8 @@ def reading_config(cfg: Config, other: Config) -> Config:
 
 
 def songs_in_training(run_songs: pd.DataFrame, songs: pd.DataFrame) -> int:
-    """How many of ``songs`` the run trained or validated on (the same audio file)."""
+    """How many of ``songs`` the run trained or validated on: the same audio file (resolved path).
+    A copy of a file elsewhere is not recognised."""
     seen = run_songs.loc[run_songs["split"].isin(["train", "val"]), "path"]
     seen = {str(Path(p).resolve()) for p in seen}
     return sum(str(Path(p).resolve()) in seen for p in songs["path"])
@@ -69,7 +70,7 @@ def evaluate_on(cfg: Config, other: Config, name: str, progress: bool = True) ->
     on = {**evaluated_on(other.data, "all"), "in_training_run": songs_in_training(data.songs, songs)}
     if on["in_training_run"]:
         log.warning(f"{on['in_training_run']} of the {len(songs)} songs of {other.data.root} are among this run's "
-                    "TRAIN or VAL songs: their numbers are not a test")
+                    "TRAIN or VAL songs (the same audio files): their numbers are not a test")
 
     report, song_pred = assess(trained, train, test, data.labels("train"), cfg, on, progress)
     report.wall_seconds = round(time.perf_counter() - started, 2)

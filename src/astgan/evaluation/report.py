@@ -33,14 +33,15 @@ def scale_phrase(report: dict) -> str:
 
 
 def overlap_sentence(report: dict) -> str:
-    """For an evaluation on another dataset, how many of its songs the run trained or validated on."""
+    """For an evaluation on another dataset, how many of its audio files the run trained or validated
+    on (the same file; a copy elsewhere is not recognised)."""
     on = report.get("evaluated_on") or {}
     if on.get("songs") != "all":
         return ""
     shared = on.get("in_training_run", 0)
     if not shared:
-        return " None of them is among the run's TRAIN or VAL songs."
-    return f" {shared} of them are among the run's TRAIN or VAL songs: those numbers are not a test."
+        return " None of their audio files is one the run trained or validated on."
+    return f" {shared} of their audio files are ones the run trained or validated on: those numbers are not a test."
 
 
 def report_markdown(report: dict) -> str:
