@@ -184,3 +184,16 @@ def test_resume_continues_an_interrupted_run_like_an_uninterrupted_one(prepared_
     shutil.copytree(interrupted.run_dir / "gan", mismatch.run_dir / "gan")
     with pytest.raises(CheckpointError, match="gan.channels"):
         train_gan(mismatch, resume=True, progress=False)
+
+
+def test_gan_steps_trains_exactly_that_many_steps_and_ends_at_the_epochs_learning_rate(prepared_tiny, tmp_path):
+    cfg, data = prepared_tiny
+    per_epoch = len(TrainingBatches(data.segments("train"), 16, torch.device("cpu")))
+    steps = per_epoch + 1  # one full epoch and one step of the next
+    cfg = tiny_config(cfg.data.root, tmp_path / "run", cfg.features.cache_dir,
+                      gan={"steps": steps, "epochs": 1, "lr_gamma": 0.5})
+    history = train_gan(cfg, progress=False).history
+    assert [row["steps"] for row in history] == [per_epoch, 1]
+    # two epochs instead of gan.epochs=1: the decay per epoch is spread (0.5 ** 1/2), so that after both
+    # the rate is where one epoch would leave it (lr * 0.5)
+    assert history[1]["lr_g"] == pytest.approx(history[0]["lr_g"] * 0.5 ** 0.5)

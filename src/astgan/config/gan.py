@@ -90,6 +90,11 @@ class GanConfig:
     r1_every: int = 4  # lazy R1: the penalty every N discriminator steps, scaled by N
     d_steps: int = 1
     sample_every: int = 5  # epochs between sample figures
+    # Train exactly this many optimiser steps instead of gan.epochs passes over TRAIN (null = the
+    # passes). The epochs are then as many as the steps need, the last one cut short, and lr_gamma is
+    # spread over them so that the learning rate ends where gan.epochs epochs would leave it. The study
+    # sets it so that every budget's GAN trains as long as the full budget's (equal GAN training).
+    steps: int | None = None
 
     def resolved(self) -> GanConfig:
         """A copy with every unset key filled from the recipe."""
@@ -104,6 +109,8 @@ class GanConfig:
             "gan", gan, "epochs", "batch_size", "latent_dim", "channels", "grid_channels", "condition_dim",
             "lr_g", "lr_d", "lr_gamma", "d_steps", "sample_every", "r1_every",
         )
+        if gan.steps is not None and gan.steps < 1:
+            fail("gan.steps", f"must be >= 1 or null, got {gan.steps}")
         require_range("gan.real_label_range", gan.real_label_range, 0.0, 1.0)
         require_range("gan.fake_label_range", gan.fake_label_range, 0.0, 1.0)
         require_range("gan.betas", gan.betas, 0.0, 0.999999)

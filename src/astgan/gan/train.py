@@ -9,6 +9,7 @@ Writes into ``<run>/gan/``: ``metrics.csv`` (one row per epoch), ``losses.png``,
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,14 +152,23 @@ class GanTrainer:
         self.sched_g.step()
         self.critic.scheduler.step()
 
-    def train_epoch(self, batches: TrainingBatches, epoch: int, progress: bool = True) -> dict:
-        """One pass over ``batches``; returns the epoch's metrics.csv row (means over its steps)."""
+    def spread_lr_decay(self, epochs: int) -> None:
+        """Decay the learning rates over ``epochs`` epochs as ``gan.epochs`` epochs would (gan.steps):
+        gamma ** (gan.epochs / epochs) per epoch, so that both end at lr * gamma ** gan.epochs."""
+        gamma = self.gan.lr_gamma ** (self.cfg.gan.epochs / epochs)
+        self.sched_g.gamma = self.critic.scheduler.gamma = gamma
+
+    def train_epoch(self, batches: TrainingBatches, epoch: int, progress: bool = True,
+                    max_steps: int | None = None, epochs: int | None = None) -> dict:
+        """One pass over ``batches`` (at most ``max_steps`` steps, for gan.steps); returns the epoch's
+        metrics.csv row (means over its steps). ``epochs``: the run's epoch count, for the progress bar."""
         from tqdm import tqdm
 
         started = time.perf_counter()
         lr_g, lr_d = self.opt_g.param_groups[0]["lr"], self.critic.optimizer.param_groups[0]["lr"]
         meter, steps, shown = MetricMeter(), 0, started
-        bar = tqdm(total=len(batches), desc=f"gan epoch {epoch}/{self.cfg.gan.epochs}", unit="batch", leave=False,
+        total = len(batches) if max_steps is None else min(len(batches), max_steps)
+        bar = tqdm(total=total, desc=f"gan epoch {epoch}/{epochs or self.cfg.gan.epochs}", unit="batch", leave=False,
                    disable=not progress, mininterval=PROGRESS_SECONDS)
         for real, condition in batches:
             meter.add(self.train_step(real, condition))
@@ -171,6 +181,8 @@ class GanTrainer:
                 means = meter.means()
                 bar.set_postfix(G=f"{means['g_loss']:.2f}", D=f"{means['d_loss']:.2f}",
                                 real=f"{means['d_real_acc']:.2f}", fake=f"{means['d_fake_acc']:.2f}", refresh=False)
+            if steps == total:
+                break
         bar.close()
         self.end_epoch()
         meter.check_finite(f"in epoch {epoch}")
@@ -310,12 +322,17 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTr
         f"{len(batches)} steps/epoch, {cfg.gan.architecture} G {count_parameters(trainer.generator):,} / D "
         f"{count_parameters(trainer.discriminator):,} parameters, on {device}; {recipe_line(trainer.gan)}"
     )
-    for epoch in range(done + 1, cfg.gan.epochs + 1):
-        row = trainer.train_epoch(batches, epoch, progress)
+    epochs = planned_epochs(cfg, len(batches))
+    if cfg.gan.steps is not None:
+        trainer.spread_lr_decay(epochs)
+        log.info(f"gan.steps={cfg.gan.steps}: {epochs} epochs of at most {len(batches)} steps")
+    for epoch in range(done + 1, epochs + 1):
+        limit = None if cfg.gan.steps is None else cfg.gan.steps - (epoch - 1) * len(batches)
+        row = trainer.train_epoch(batches, epoch, progress, limit, epochs)
         samples = probe.samples(trainer.sampling_generator)
         row["sample_diversity"] = probe.diversity(samples)
         history.append(row)
-        log.info(_epoch_line(row, cfg.gan.epochs))
+        log.info(_epoch_line(row, epochs))
         for sign in collapse_signs(history, row["sample_diversity"]):
             log.warning(f"possible mode collapse at epoch {epoch}: {sign}")
         _write_metrics(history, paths, trainer.gan.loss)
@@ -326,14 +343,19 @@ def train_gan(cfg: Config, resume: bool = False, progress: bool = True) -> GanTr
             "history": history, "config": cfg.to_dict(),
         })
 
-    if done >= cfg.gan.epochs:
-        log.info(f"{last_path} has trained {done} epoch(s), gan.epochs={cfg.gan.epochs}: nothing to train; "
-                 "raise gan.epochs to train further")
+    if done >= epochs:
+        log.info(f"{last_path} has trained {done} epoch(s) of {epochs}: nothing to train; "
+                 "raise gan.epochs (or gan.steps) to train further")
     epochs = history[-1]["epoch"]
     samples = probe.samples(trainer.sampling_generator)
     probe.figure(samples, paths.gan_samples_figure, f"after epoch {epochs}: real TRAIN vs generated at its label")
     save_generator(trainer, cfg, epochs, paths.generator, data.normalization)
     return GanTrainingResult(paths.generator, history, time.perf_counter() - started)
+
+
+def planned_epochs(cfg: Config, steps_per_epoch: int) -> int:
+    """gan.epochs, or with gan.steps the epochs those steps take at ``steps_per_epoch``."""
+    return cfg.gan.epochs if cfg.gan.steps is None else math.ceil(cfg.gan.steps / steps_per_epoch)
 
 
 def recipe_line(gan: GanConfig) -> str:

@@ -6,6 +6,7 @@ run folder (:func:`astgan.study.plan.unit_dir`) and writes its result file there
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -44,9 +45,20 @@ def run_unit(config: dict, kind: str) -> UnitResult:
 
 def _train_gan_model(cfg: Config) -> GanModelResult:
     paths = cfg.paths
+    if cfg.gan.steps is None:
+        cfg = cfg.with_overrides(f"gan.steps={equal_gan_steps(cfg)}")
     trained = train_gan(cfg, resume=paths.gan_last.exists(), progress=False)
     quality = synthesize(cfg, progress=False)
     return GanModelResult(len(trained.history), int(quality.get("n_synthetic", cfg.synth.n)), quality)
+
+
+def equal_gan_steps(cfg: Config) -> int:
+    """The optimiser steps of this fold's full-budget GAN: gan.epochs passes over the fold's whole TRAIN
+    (the budget's songs and those it leaves unused). Every budget's GAN trains this many steps, so that
+    a GAN on 10% of TRAIN is not also a GAN trained a tenth as long (equal GAN training)."""
+    data = prepare_data(cfg, progress=False)
+    n_segments = sum(len(data.segments(split)) for split in ("train", "unused") if (data.songs["split"] == split).any())
+    return cfg.gan.epochs * math.ceil(n_segments / cfg.gan.batch_size)
 
 
 def _train_arm(cfg: Config) -> ArmResult:
