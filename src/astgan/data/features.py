@@ -4,9 +4,9 @@ Convention: a spectrogram is a float array of shape (n_mels, frames) everywhere 
 cache, in segments, in the GAN and in ``synthetic.npz``. Only the AST regressor transposes to its
 own (frames, n_mels) input.
 
-Features are Kaldi-compatible log-mel filterbanks (torchaudio's ``kaldi.fbank``) computed exactly
-as the Audio Spectrogram Transformer was pretrained on: 16 kHz mono, Hanning window of 25 ms,
-10 ms hop, no dither, mean-subtracted waveform.
+Features are Kaldi-compatible log-mel filterbanks (:mod:`astgan.data.fbank`, the same numbers as
+torchaudio's ``kaldi.fbank``) computed exactly as the Audio Spectrogram Transformer was pretrained
+on: 16 kHz mono, Hanning window of 25 ms, 10 ms hop, no dither, mean-subtracted waveform.
 """
 
 from __future__ import annotations
@@ -40,25 +40,23 @@ def log_mel(waveform: np.ndarray, cfg: FeaturesConfig) -> np.ndarray:
     window is zero-padded to one frame.
     """
     import torch
-    from torchaudio.compliance import kaldi
+
+    from astgan.data.fbank import fbank
 
     window = int(round(cfg.sample_rate * cfg.frame_length_ms / 1000.0))
     if waveform.shape[0] < window:
         waveform = np.pad(waveform, (0, window - waveform.shape[0]))
-    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None, :]
+    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
     signal = signal - signal.mean()
-    fbank = kaldi.fbank(
+    mels = fbank(
         signal,
-        sample_frequency=cfg.sample_rate,
-        num_mel_bins=cfg.n_mels,
-        frame_length=cfg.frame_length_ms,
-        frame_shift=cfg.frame_shift_ms,
-        window_type="hanning",
-        htk_compat=True,
-        use_energy=False,
-        dither=0.0,
+        cfg.sample_rate,
+        cfg.n_mels,
+        frame_length_ms=cfg.frame_length_ms,
+        frame_shift_ms=cfg.frame_shift_ms,
+        window="hanning",
     )  # (frames, n_mels)
-    return fbank.T.contiguous().numpy()
+    return mels.T.contiguous().numpy()
 
 
 # -------------------------------------------------------------------------------- the cache
@@ -220,7 +218,8 @@ def _import_extractors() -> None:
     takes about a second to import, which every worker would otherwise pay)."""
     import soundfile  # noqa: F401
     import soxr  # noqa: F401
-    from torchaudio.compliance import kaldi  # noqa: F401
+
+    import astgan.data.fbank  # noqa: F401  (imports torch)
 
 
 def _one_thread() -> None:

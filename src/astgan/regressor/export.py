@@ -325,7 +325,8 @@ def model_card(cfg: Config, normalization: Normalization, meta: dict, report: di
         "",
         "## Inputs",
         "",
-        f"- Kaldi log-mel filterbank (torchaudio `kaldi.fbank`): {f.sample_rate} Hz mono, {f.n_mels} mel bins, "
+        f"- Kaldi-compatible log-mel filterbank computed by astgan (matching torchaudio's `kaldi.fbank`): "
+        f"{f.sample_rate} Hz mono, {f.n_mels} mel bins, "
         f"Hanning window of {f.frame_length_ms:g} ms every {f.frame_shift_ms:g} ms, no dither.",
         f"- Normalisation `(x - mean) / (2 * std)` with mean {normalization.mean:.4f}, std {normalization.std:.4f} "
         f"({'AudioSet statistics' if normalization.source == 'audioset' else 'computed on the TRAIN songs'}).",
