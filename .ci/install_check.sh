@@ -22,8 +22,11 @@ install_s=$((SECONDS - started))
 "$py" - <<'EOF'
 import importlib.metadata as m
 import importlib.util
+
 import astgan
-print(f"astgan from {astgan.__file__}")
+import torch
+
+print(f"astgan from {astgan.__file__}; torch build {torch.__version__}")
 for name in ("torch", "transformers", "numpy", "librosa", "accelerate"):
     print(f"resolved {name}=={m.version(name)}")
 # astgan needs no torchaudio; a bare install must not pull it in
