@@ -186,7 +186,7 @@ def primary_lines(summary: dict, cfg: Config) -> list[str]:
     the Holm family, and what the resamples can resolve."""
     study, confidence = cfg.study, cfg.eval.confidence
     budgets = sorted(float(b) for b in summary)
-    family = len(study.primary) * len(budgets)
+    family = next(iter(summary.values()))["family"]  # the primary comparisons at every budget (mark_family)
     alpha = 1.0 - confidence
     lines = [
         "## The primary analysis (declared in the config: study.primary)",
