@@ -44,14 +44,15 @@ def seed_models(rng: np.random.Generator, heard: np.ndarray, seeds: int, seed_sd
     return offset + gain * heard[None] + rng.normal(0.0, noise, size=(seeds, *heard.shape))
 
 
-def coverage(n_studies: int, n_boot: int, resample_seeds: bool, **noise) -> float:
-    """Share of simulated null studies whose 95% per-fold interval of mean CCC covers 0."""
+def coverage(n_studies: int, n_boot: int, resample_seeds: bool, statistic: str = "per_fold", **noise) -> float:
+    """Share of simulated null studies whose 95% interval of mean CCC (``statistic``: "per_fold" or
+    "pooled") covers 0. Also the command behind docs/study.md's calibration figures."""
     rng = np.random.default_rng(7)
     covered = 0
     for k in range(n_studies):
         arm_a, arm_b, true = null_study(rng, **noise)
         draws = hierarchical_draws([len(t) for t in true], len(arm_a[0]), n_boot, k, resample_seeds=resample_seeds)
-        mean = paired_effects(arm_a, arm_b, true, draws, 0.95)["mean_ccc"]
+        mean = paired_effects(arm_a, arm_b, true, draws, 0.95, statistic)["mean_ccc"]
         covered += mean.low <= 0.0 <= mean.high
     return covered / n_studies
 

@@ -109,13 +109,21 @@ def test_quick_study_writes_every_output(quick_study):
             mean = comparison["mean_ccc"]
             assert mean["low"] <= mean["difference"] <= mean["high"]
             assert mean["shown"] == (mean["low"] > 0 or mean["high"] < 0)
-        assert entry["family"] == 6  # 3 verdicts at 2 budgets, read together under Holm's correction
-        for name in ("gan - real", "control - real", "gan - control"):
+        assert entry["family"] == 4  # the declared primary family: 2 comparisons at 2 budgets, under Holm
+        for name in ("gan - real", "gan - control"):
             mean = entry["comparisons"][name]["mean_ccc"]
             assert mean["p"] <= mean["p_holm"] <= 1 and (not mean["shown_holm"] or mean["shown"])
-        assert "p_holm" not in entry["comparisons"]["real - ridge"]["mean_ccc"]  # not a verdict
-    # --quick draws 200 resamples: too few for anything to hold after Holm over 6, and study.md says so
-    assert "eval.bootstrap_samples to 240 or more" in (study / "study.md").read_text()
+            assert entry["pooled"][name]["mean_ccc"]["low"] <= entry["pooled"][name]["mean_ccc"]["high"]
+            assert name in entry["song_only"]
+        for name in ("control - real", "real - ridge"):  # exploratory: never corrected, never a verdict
+            assert "p_holm" not in entry["comparisons"][name]["mean_ccc"]
+    text = (study / "study.md").read_text()
+    # the declared primary analysis comes first, before any number, naming what its intervals resample
+    head = text.split("## The design")[0]
+    assert "## The primary analysis" in head and "songs" in head and "seeds" in head and "Holm" in head
+    assert not any(ch.isdigit() for ch in text.split("## The primary analysis")[0])
+    assert "(exploratory, uncorrected)" in text and "song-only interval (secondary)" in text
+    assert json.loads((study / "study.json").read_text())["design"]["bootstrap_samples"] == 1000
     for entry in summary["regions"].values():  # every song in exactly one third of the label plane
         assert entry["n_songs"]["all"] == 24 == sum(entry["n_songs"][g] for g in ("centre", "middle", "edge"))
         assert set(entry["comparisons"]) == {"gan - real", "control - real", "gan - control"}
@@ -268,7 +276,7 @@ def test_resume_with_more_seeds_adds_them_and_averages_each_arm_over_its_seeds(q
         true, pred = (to_unit_scale(part.sort_values("song_id")[c].to_numpy())
                       for c in (["valence_true", "arousal_true"], ["valence_pred", "arousal_pred"]))
         per_seed.append(regression_report(pred, true)["mean_ccc"])
-    assert summary["arms"]["real"]["mean_ccc"]["ccc"] == pytest.approx(np.mean(per_seed), abs=1e-9)
+    assert summary["arms"]["real"]["pooled"]["mean_ccc"]["ccc"] == pytest.approx(np.mean(per_seed), abs=1e-9)
     assert "2 training seeds per cell" in (run / "study" / "study.md").read_text()
 
 

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import gaussian_kde
 
@@ -317,6 +318,22 @@ def test_a_regressor_that_saw_synthetic_data_is_refused_as_judge(trained_run, tr
     torch.save(checkpoint, judge)
     with pytest.raises(CheckpointError, match="synth.judge.*real data only"):
         synthesize(cfg.with_overrides(f"synth.judge={judge}"), progress=False)
+
+
+@pytest.mark.slow
+def test_a_filtering_judge_that_trained_on_songs_outside_train_is_refused(trained_run, trained_tiny_run, tmp_path):
+    cfg = trained_run
+    judge_run = tmp_path / "judge"
+    (judge_run / "ast").mkdir(parents=True)
+    shutil.copy(trained_tiny_run.paths.best, judge_run / "ast" / "best.pt")
+    songs = pd.read_csv(cfg.paths.songs, dtype={"song_id": str})
+    held_out = sorted(songs.loc[songs["split"] == "test", "song_id"])
+    songs.assign(split="train").to_csv(judge_run / "songs.csv", index=False)  # it trained on every song
+    judge = f"synth.judge={judge_run / 'ast' / 'best.pt'}"
+    with pytest.raises(CheckpointError, match=f"outside the TRAIN songs of the run .*{held_out[0]}"):
+        synthesize(cfg.with_overrides(judge, "synth.filter=3"), progress=False)
+    # without the filter the judge only scores the quality report: no training data to shape
+    assert synthesize(copied_run(cfg, tmp_path / "copy").with_overrides(judge), progress=False)["judge"]["source"]
 
 
 def test_synthesize_refuses_a_generator_for_another_segment_shape(trained_run, tmp_path):

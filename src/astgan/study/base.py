@@ -16,8 +16,9 @@ instead of being done again:
 Settings a unit never reads: the arms real and control and the ridge baseline never read ``gan``
 or ``synth``; the ridge reads no ``ast`` either; a few settings are read by named units only
 (:data:`ONLY_READ_BY`: C-Mixup's by the control arm, ``eval.ridge_alpha`` by the ridge and the
-quality report, ``synth.judge`` by the quality report), so that an ablation of one of them retrains
-only those; no unit reads how many seeds or budgets the study has (:data:`REPORT_KEYS`). Where the
+quality report, ``synth.judge`` by the quality report, and by the GAN arm too when ``synth.filter > 1``
+in either study: the judge then chooses the arm's synthetic set), so that an ablation of one of them
+retrains only those; no unit reads how many seeds or budgets the study has (:data:`REPORT_KEYS`). Where the
 work runs (:data:`RUNTIME_KEYS`) changes nothing it computes.
 """
 
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", "features.cache_dir", "study.jobs"})
 # settings that shape the plan or the report but not what any one unit computes
-REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence", "study.seeds", "study.budgets"})
+REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence", "study.seeds", "study.budgets",
+                         "study.bootstrap_samples", "study.primary"})
 AFTER_GAN_SECTIONS = ("synth", "ast", "eval")  # settings that do not change how a GAN is trained
 # settings that only these kinds of unit read (every other eval.* setting is the report's)
 ONLY_READ_BY = {
@@ -49,8 +51,10 @@ ONLY_READ_BY = {
     "ast.mixup_bandwidth": {"control"},
     "ast.synthetic_source": {"control", "gan"},  # the real arm and the ridge add no items
     "eval.ridge_alpha": {"ridge", "gan-model"},  # the ridge baseline, and the quality report's ridge probe
-    "synth.judge": {"gan-model"},  # the quality report's feature space only, not the synthetic set
+    "synth.judge": {"gan-model"},  # the quality report's feature space; with synth.filter > 1 also the gan arm's set
 }
+# settings that the gan arm reads too when the label-consistency filter is on (the judge picks its segments)
+READ_BY_GAN_WHEN_FILTERED = frozenset({"synth.judge"})
 
 
 def flat_config(cfg: Config) -> dict[str, Any]:
@@ -65,11 +69,14 @@ def config_differences(base: Config, this: Config) -> dict[str, tuple[Any, Any]]
             if key not in RUNTIME_KEYS and a.get(key) != b.get(key)}
 
 
-def read_by(kind: str, key: str) -> bool:
-    """Whether a unit of ``kind`` (gan-model, real, control, gan, ridge) reads setting ``key``."""
+def read_by(kind: str, key: str, filtered: bool = False) -> bool:
+    """Whether a unit of ``kind`` (gan-model, real, control, gan, ridge) reads setting ``key``; ``filtered``:
+    whether ``synth.filter > 1`` (in either study compared), so that the judge chooses the synthetic set."""
     section = key.split(".")[0]
     if key in REPORT_KEYS:
         return False
+    if filtered and kind == "gan" and key in READ_BY_GAN_WHEN_FILTERED:
+        return True
     if key in ONLY_READ_BY:
         return kind in ONLY_READ_BY[key]
     if section == "eval":
@@ -127,8 +134,10 @@ def reuse_from_base(cfg: Config, base: Config, units: list[Unit], done: set[Unit
         base_result = result_path(base.paths.study_dir, unit)
         if unit in done or not base_result.is_file():
             continue
-        differences = config_differences(unit_config(base, unit), unit_config(cfg, unit))
-        relevant = [key for key in differences if read_by(unit.kind, key)]
+        ours, theirs = unit_config(cfg, unit), unit_config(base, unit)
+        differences = config_differences(theirs, ours)
+        filtered = ours.synth.filter > 1 or theirs.synth.filter > 1
+        relevant = [key for key in differences if read_by(unit.kind, key, filtered)]
         if not relevant:
             result = read_unit_result(base_result, unit.kind)
             result.reused_from = str(base_result.parent)

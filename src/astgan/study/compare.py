@@ -2,11 +2,13 @@
 
 Both studies must have tested the same songs in the same folds with the same labels, so that a
 difference measures the changed settings and not the split; otherwise the comparison is refused.
-Per budget both hold and per arm both hold: a paired bootstrap over the songs of CCC(this) -
-CCC(base) for valence, arousal and their mean (each side the mean over its training seeds, which
-may differ in number), and the same by third of the label plane as the
-drop in mean absolute error per song (:mod:`astgan.study.regions`). Written into this
-study's folder as ``vs_base.json``, ``vs_base.md`` and ``vs_base.png``.
+Per budget both hold and per arm both hold: CCC(this) - CCC(base) for valence, arousal and their
+mean under the per-fold estimator, with the study's hierarchical bootstrap (songs within folds,
+seeds within cells: :func:`astgan.study.statistics.arm_against_arm`; each side the mean over its
+training seeds, which may differ in number), and by third of the label plane the drop in mean
+absolute error per song (:mod:`astgan.study.regions`, a bootstrap over songs). An ablation is
+exploratory: it is not part of the study's primary family. Written into this study's folder as
+``vs_base.json``, ``vs_base.md`` and ``vs_base.png``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from astgan.study.figures import plot_study_vs_base
 from astgan.study.plan import ARM_NAMES, ARM_ORDER
 from astgan.study.regions import effect_cell, matched_markdown, region_effects, regions_table, spread_table
 from astgan.study.statistics import (
+    arm_against_arm,
     holm_resolution_note,
     mark_holm,
-    paired_shown,
     seed_arrays,
     verdict_word,
     with_seed_column,
@@ -74,11 +76,13 @@ def compare_studies(this: pd.DataFrame, base: pd.DataFrame, base_dir: Path, n_bo
         entry = {}
         identical[f"{budget:g}"] = []
         for arm in arms:
-            _, true, pred_a = seed_arrays(this[(this["budget"] == budget) & (this["arm"] == arm)])
-            _, _, pred_b = seed_arrays(base[(base["budget"] == budget) & (base["arm"] == arm)])
+            ours = this[(this["budget"] == budget) & (this["arm"] == arm)]
+            theirs = base[(base["budget"] == budget) & (base["arm"] == arm)]
+            _, _, pred_a = seed_arrays(ours)
+            _, _, pred_b = seed_arrays(theirs)
             if pred_a.shape == pred_b.shape and np.array_equal(pred_a, pred_b):  # units taken whole from the base
                 identical[f"{budget:g}"].append(arm)
-            entry[arm] = paired_shown(pred_a, pred_b, true, n_boot, confidence, seed)
+            entry[arm] = arm_against_arm(ours, theirs, n_boot, confidence, seed)
         summary[f"{budget:g}"] = entry
     both = pd.concat([this[this["budget"].isin(budgets)],
                       base[base["budget"].isin(budgets)].assign(arm=lambda f: f["arm"] + BASE_SUFFIX)])
@@ -144,16 +148,18 @@ def vs_base_markdown(result: dict, base_dir: Path, differences: dict, confidence
         "",
         *differences_lines(differences),
         "",
-        f"Each arm here minus the same arm of the base, song-level CCC over the same songs pooled across folds, "
-        f"with a {confidence:.0%} paired-bootstrap interval over songs; * where it excludes 0 (an effect is shown "
-        "only then). The last column reads the mean-CCC differences of all the arms trained again, at all budgets, "
-        "as one family: Holm-adjusted bootstrap p-values, shown where still below the same 1 - confidence.",
+        f"Exploratory (an ablation is not part of the study's primary family). Each arm here minus the same arm "
+        f"of the base, song-level CCC per fold (each fold's CCC on its TEST songs, averaged over seeds and "
+        f"folds), with a {confidence:.0%} hierarchical bootstrap interval (songs within folds, seeds within "
+        "cells); * where it excludes 0. The last column reads the mean-CCC differences of all the arms trained "
+        "again, at all budgets, as one family of its own: Holm-adjusted bootstrap p-values, shown where still "
+        "below the same 1 - confidence.",
         "",
         identical_line(result["identical"]),
         "",
         markdown_table(headers, comparison_rows(shown["budgets"])),
         "",
-        *(holm_resolution_note(family, n_boot, confidence) if n_boot else []),
+        *(holm_resolution_note(family, n_boot, confidence, "study.bootstrap_samples") if n_boot else []),
         "## By third of the label plane",
         "",
         "The drop in mean absolute error per song (1..9 scale) here against the base, by how far the song's label "

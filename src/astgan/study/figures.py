@@ -20,8 +20,9 @@ COMPARISON_COLORS = {"gan - real": "tab:red", "control - real": "tab:green", "ga
 
 
 def plot_study(summary: dict, path: Path, confidence: float) -> Path:
-    """The study at a glance: pooled mean CCC against the real-data budget, one line per arm with its
-    interval band (left), and the paired differences between arms with their intervals (right).
+    """The study at a glance: mean CCC per fold against the real-data budget, one line per arm with its
+    interval band (left), and the paired differences between arms with their intervals (right); every
+    interval from the hierarchical bootstrap (songs within folds, seeds within cells).
 
     ``summary``: :func:`astgan.study.statistics.compare_arms`'s result.
     """
@@ -37,8 +38,8 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
         curve_ax.plot(x, [v["ccc"] for v in values], style, marker="o", color=color, label=ARM_NAMES[arm])
         curve_ax.fill_between(x, [v["low"] for v in values], [v["high"] for v in values], color=color, alpha=0.12)
     curve_ax.set_xlabel("real-data budget (% of each fold's TRAIN songs)")
-    curve_ax.set_ylabel("song-level mean CCC (pooled over folds)")
-    curve_ax.set_title(f"learning curve, {confidence:.0%} bootstrap bands", fontsize=9)
+    curve_ax.set_ylabel("song-level mean CCC (mean of the per-fold CCCs)")
+    curve_ax.set_title(f"learning curve, {confidence:.0%} bands over songs and seeds", fontsize=9)
     curve_ax.set_xticks(x)
     curve_ax.legend(fontsize=8)
     compared = summary[budgets[0]]["comparisons"]
@@ -54,7 +55,8 @@ def plot_study(summary: dict, path: Path, confidence: float) -> Path:
     diff_ax.set_xticks(np.arange(len(budgets)), [f"{float(b):.0%}" for b in budgets])
     diff_ax.set_xlabel("real-data budget")
     diff_ax.set_ylabel("difference in mean CCC")
-    diff_ax.set_title("paired differences over the same songs: shown only where the bar misses 0", fontsize=9)
+    diff_ax.set_title("paired differences (songs and seeds resampled); gan - control, gan - real are primary",
+                      fontsize=9)
     diff_ax.legend(fontsize=8)
     return save_figure(fig, path)
 

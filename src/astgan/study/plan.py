@@ -36,6 +36,7 @@ RESULT_FILE = "study_result.json"  # written into a unit's folder when the unit 
 QUICK_OVERRIDES = (
     "study.folds=3", "study.budgets=[0.5, 1.0]", "study.jobs=1", "gan.epochs=1", "synth.n=64",
     "ast.epochs=2", "eval.bootstrap_samples=200",
+    "study.bootstrap_samples=1000",
 )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from astgan.config import Config
 from astgan.data.prepare import load_songs_with_features
@@ -18,9 +19,10 @@ from astgan.metrics import regression_report
 from astgan.study.base import check_same_test_songs, config_differences, load_base, reuse_from_base
 from astgan.study.compare import write_vs_base
 from astgan.study.executors.local import run_local
-from astgan.study.plan import ARMS, Unit, plan, result_path, unit_config, write_cell_splits
+from astgan.study.plan import ARMS, Unit, plan, result_path, unit_config, unit_dir, write_cell_splits
 from astgan.study.report import StudyResult, write_study_outputs
 from astgan.study.results import GanModelResult, UnitResult, read_unit_result
+from astgan.synthetic.judge import check_judge_songs
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ def start_study(cfg: Config, resume: bool = False, echo: Echo | None = None, bas
     base_cfg = load_base(base, cfg) if base is not None else None
     songs, _ = load_songs_with_features(cfg)  # every song's features, once, before any cell needs them
     write_cell_splits(cfg, songs, sorted({u.cell for u in units}, key=lambda c: (c.budget, c.fold)))
+    check_study_judge(cfg, units)
     differences = {}
     if base_cfg is not None:
         differences = _announce_base(cfg, base_cfg, base, echo)
@@ -101,12 +104,25 @@ def finish_study(study: StudyRun) -> StudyResult:
     outputs = write_study_outputs(cfg, results)
     vs_base = None
     if study.base is not None:
-        vs_base, files = write_vs_base(study_dir, study.base, study.differences, cfg.eval.bootstrap_samples,
+        vs_base, files = write_vs_base(study_dir, study.base, study.differences, cfg.study.bootstrap_samples,
                                        cfg.eval.confidence, cfg.study.seed)
         outputs.paths.vs_base_summary, outputs.paths.vs_base_report, outputs.paths.vs_base_figure = (
             files["summary"], files["report"], files["figure"])
     return StudyResult(outputs.summary, outputs.table, outputs.predictions, time.perf_counter() - study.started,
                        len(study.todo), outputs.paths, vs_base)
+
+
+def check_study_judge(cfg: Config, units: list[Unit]) -> None:
+    """Fail before any training when an external judge (``synth.judge``) filters the GAN arms' synthetic sets
+    (``synth.filter > 1``) and trained on songs outside a cell's TRAIN, or on songs nobody recorded."""
+    if not cfg.synth.judge or cfg.synth.filter <= 1:
+        return
+    for unit in units:
+        if unit.kind != "gan-model":
+            continue
+        songs = pd.read_csv(unit_dir(cfg.paths.study_dir, unit) / "songs.csv", dtype={"song_id": str})
+        check_judge_songs(Path(cfg.synth.judge), set(songs.loc[songs["split"] == "train", "song_id"]),
+                          unit.describe(), unknown_ok=False)
 
 
 def _announce_base(cfg: Config, base_cfg: Config, base: Path, echo: Echo) -> dict:

@@ -1,10 +1,24 @@
-"""The study's statistics: its predictions table, per-unit metrics, pooled CCCs with bootstrap intervals,
-paired bootstraps between arms, and Holm's correction over the verdicts read together.
+"""The study's statistics: its predictions table, per-unit metrics, each arm's CCC and the paired
+differences between arms with hierarchical bootstrap intervals, and Holm's correction over the
+declared primary family.
 
 Every number is computed from ``predictions.csv`` (rounded as written), so the files always agree.
-Pooled means over all songs of all folds (each song predicted by the model of the fold that held it
-out); with several training seeds every CCC is the mean of the seeds' CCCs, on every resample. An
-effect is called "shown" only when its interval excludes zero.
+Intervals come from :mod:`astgan.evaluation.hierarchical`: every resample draws each fold's TEST
+songs again (within the fold) and each cell's training seeds again (each seed with the GAN it
+trained and its own arms), both arms of a comparison on the same draw. Two estimators of an arm's
+CCC are reported, each with its interval:
+
+- **per fold** (the verdicts use this one): each fold's CCC on its own TEST songs, averaged over the
+  fold's seeds, then over folds. Every CCC is computed on one model's predictions, so offsets between
+  the folds' models do not enter its variance terms;
+- **pooled**: the CCC over all songs of all folds at once (seed k of every fold joined), as
+  cross-validation results are usually published; between-fold offsets enter it.
+
+The song-only bootstrap (seeds kept fixed) is kept as a secondary column: it treats each seed's model
+as fixed and is too narrow whenever models move with their seed. The primary family
+(``study.primary`` at every budget, on mean CCC) is the only one Holm's correction runs over; every
+other comparison is exploratory and uncorrected. An effect is called "shown" only when its interval
+excludes zero; a primary verdict only when it still holds after Holm.
 """
 
 from __future__ import annotations
@@ -13,13 +27,25 @@ import numpy as np
 import pandas as pd
 
 from astgan.data.labels import DIMENSIONS, to_deam_scale, to_unit_scale
-from astgan.evaluation.bootstrap import ccc_intervals, holm, paired_difference, resampled_ccc
+from astgan.evaluation.bootstrap import holm, percentile_interval
+from astgan.evaluation.hierarchical import (
+    SUMMARIES,
+    Draws,
+    bound_mc_error,
+    effect,
+    fold_t_interval,
+    hierarchical_draws,
+    paired_effects,
+    per_fold_statistic,
+    point,
+    pooled_statistic,
+)
 from astgan.metrics import regression_report
 from astgan.study.plan import ARM_ORDER, Unit
 from astgan.study.results import UnitResult
 
 COMPARISONS = (("gan", "real"), ("control", "real"), ("gan", "control"), ("real", "ridge"))
-VERDICTS = ("gan - real", "control - real", "gan - control")  # the family the verdicts read together
+ESTIMATORS = ("per_fold", "pooled")
 VALUE_COLUMNS = ["valence_true", "arousal_true", "valence_pred", "arousal_pred"]
 PREDICTION_COLUMNS = ["fold", "budget", "arm", "seed", "song_id", *VALUE_COLUMNS]
 METRIC_KEYS = ("ccc", "pearson", "r2", "rmse")
@@ -85,56 +111,98 @@ def study_table(predictions: pd.DataFrame, results: dict[Unit, UnitResult]) -> p
     return pd.DataFrame(rows)
 
 
-def paired_shown(pred_a: np.ndarray, pred_b: np.ndarray, true: np.ndarray, n_boot: int, confidence: float,
-                 seed: int) -> dict:
-    """:func:`~astgan.evaluation.bootstrap.paired_difference`'s summary, each entry marked ``shown``
-    when its interval excludes 0."""
-    difference, _ = paired_difference(pred_a, pred_b, true, n_boot, confidence, seed)
-    for values in difference.values():
-        values["shown"] = bool(values["low"] > 0 or values["high"] < 0)
-    return difference
+def fold_arrays(frame: pd.DataFrame) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]], list[int]]:
+    """One budget of ``predictions.csv`` as the hierarchical bootstrap reads it: (true per fold (n_f, 2),
+    {arm: per fold (S, n_f, 2)}, song counts per fold), on -1..1, songs sorted by id within each fold.
+
+    Every arm but the ridge must hold the same seeds; the ridge (one fit per cell, no seed) is
+    repeated for every seed, so that it pairs with any arm and its seed resampling adds nothing."""
+    arms: dict[str, list[np.ndarray]] = {}
+    true, sizes = [], []
+    for fold, part in frame.groupby("fold", sort=True):
+        per_arm = {arm: seed_arrays(rows) for arm, rows in part.groupby("arm")}
+        songs, labels, _ = next(iter(per_arm.values()))
+        if any(not ids.equals(songs) for ids, _, _ in per_arm.values()):
+            raise ValueError(f"the arms of fold {fold} hold different songs")
+        true.append(labels)
+        sizes.append(len(songs))
+        for arm, (_, _, pred) in per_arm.items():
+            arms.setdefault(arm, []).append(pred)
+    seeds = {arm: preds[0].shape[0] for arm, preds in arms.items() if arm != "ridge"}
+    n_seeds = max(seeds.values(), default=1)
+    if any(n != n_seeds for n in seeds.values()):
+        raise ValueError(f"the arms hold different numbers of training seeds: {seeds}; finish the study "
+                         "(astgan study ... --resume) before reading it")
+    for arm, preds in arms.items():
+        if preds[0].shape[0] != n_seeds:
+            arms[arm] = [np.repeat(p[:1], n_seeds, axis=0) for p in preds]
+    return true, arms, sizes
 
 
-def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed: int) -> dict:
-    """Per budget: each arm's pooled CCC with its interval, and paired bootstraps between arms.
+def arm_estimates(pred: list[np.ndarray], true: list[np.ndarray], draws: Draws, confidence: float) -> dict:
+    """One arm's CCC per summary under both estimators: ``{dim: {"ccc", "low", "high", "mc_error"}}`` for
+    the per-fold estimator, the same under ``"pooled"``."""
+    values = {}
+    for statistic in ESTIMATORS:
+        samples = per_fold_statistic(pred, true, draws) if statistic == "per_fold" else pooled_statistic(
+            pred, true, draws)
+        estimate = point(statistic, pred, true)
+        values[statistic] = {}
+        for i, name in enumerate(SUMMARIES):
+            low, high = percentile_interval(samples[:, i], confidence)
+            values[statistic][name] = {"ccc": float(estimate[i]), "low": low, "high": high,
+                                       "mc_error": bound_mc_error(samples[:, i], confidence)}
+    return {**values["per_fold"], "pooled": values["pooled"]}
 
-    Pooled means over all songs of all folds (each song predicted by the model of the fold that
-    held it out); pairs are aligned by song id. Returns
-    ``{budget: {"n_songs", "arms": {arm: {dim: {"ccc", "low", "high"}}}, "comparisons": {...}}}``
-    with budgets as strings ("0.25"), comparisons named "gan - real" etc.
+
+def compare_arms(predictions: pd.DataFrame, n_boot: int, confidence: float, seed: int,
+                 primary: tuple[str, ...] = ("gan - real", "gan - control")) -> dict:
+    """Per budget: each arm's CCC with its interval, and the paired differences between arms.
+
+    Every interval is a hierarchical bootstrap (songs within folds, seeds within cells; ``n_boot``
+    resamples, one draw per budget shared by every arm and comparison). Returns ``{budget: {"n_songs",
+    "n_folds", "seeds", "arms": {arm: {dim: {"ccc", "low", "high", "mc_error"}, "pooled": {...},
+    "seeds"}}, "comparisons": {name: {dim: effect}}, "pooled": {name: {dim: effect}}, "song_only": {name:
+    {dim: effect}}, "fold_t": {name: {dim: [low, high]}}, "family"}}``: ``comparisons`` under the
+    per-fold estimator (the verdicts), ``pooled`` under the pooled one, ``song_only`` the per-fold
+    estimator with the seeds kept fixed (secondary), ``fold_t`` a t interval over the folds' own
+    differences. Each effect: a, b, difference, low, high, p, p_a_better, mc_error (of the bounds),
+    p_mc_error, shown; the primary ones (``primary`` on mean CCC) also ``primary``, ``p_holm`` and
+    ``shown_holm``. Budgets as strings ("0.25"), comparisons named "gan - real" etc.
     """
-    boot = dict(n_boot=n_boot, confidence=confidence, seed=seed)
     summary = {}
     for budget, frame in predictions.groupby("budget"):
-        arrays = {arm: seed_arrays(part) for arm, part in frame.groupby("arm")}
-        songs, true, _ = next(iter(arrays.values()))
-        if any(not ids.equals(songs) for ids, _, _ in arrays.values()):
-            raise ValueError(f"the arms at budget {budget:g} hold different songs")
-        arrays = {arm: pred for arm, (_, _, pred) in arrays.items()}  # (n_seeds, N, 2) each
-        entry = {"n_songs": len(songs), "arms": {}, "comparisons": {}}
-        for arm, pred in arrays.items():
-            point = resampled_ccc(pred, true, np.arange(len(true))[None, :])  # the mean of the seeds' CCCs
-            interval = ccc_intervals(pred, true, **boot)
-            entry["arms"][arm] = {name: {"ccc": float(point[name][0]), "low": interval[name][0],
-                                         "high": interval[name][1]} for name in (*DIMENSIONS, "mean_ccc")}
-            entry["arms"][arm]["seeds"] = len(pred)
+        true, arms, sizes = fold_arrays(frame)
+        n_seeds = next(iter(arms.values()))[0].shape[0]
+        draws = hierarchical_draws(sizes, n_seeds, n_boot, seed)
+        fixed_seeds = hierarchical_draws(sizes, n_seeds, n_boot, seed, resample_seeds=False)
+        entry = {"n_songs": int(sum(sizes)), "n_folds": len(sizes), "seeds": n_seeds, "arms": {},
+                 "comparisons": {}, "pooled": {}, "song_only": {}, "fold_t": {}}
+        for arm, pred in arms.items():
+            entry["arms"][arm] = arm_estimates(pred, true, draws, confidence)
+            entry["arms"][arm]["seeds"] = 1 if arm == "ridge" else n_seeds
         for a, b in COMPARISONS:
-            if a in arrays and b in arrays:
-                entry["comparisons"][f"{a} - {b}"] = paired_shown(arrays[a], arrays[b], true, **boot)
+            if a not in arms or b not in arms:
+                continue
+            name = f"{a} - {b}"
+            for key, statistic, drawn in (("comparisons", "per_fold", draws), ("pooled", "pooled", draws),
+                                          ("song_only", "per_fold", fixed_seeds)):
+                effects = paired_effects(arms[a], arms[b], true, drawn, confidence, statistic)
+                entry[key][name] = {dim: e.to_dict() for dim, e in effects.items()}
+            entry["fold_t"][name] = fold_t_interval(arms[a], arms[b], true, confidence)
+            entry["comparisons"][name]["mean_ccc"]["primary"] = name in primary
         summary[f"{budget:g}"] = entry
-    mark_family(summary, 1.0 - confidence)
+    mark_family(summary, 1.0 - confidence, primary)
     return summary
 
 
-def mark_family(summary: dict, alpha: float) -> None:
-    """Holm's correction over every verdict of the study (:data:`VERDICTS` at every budget, mean CCC): adds
-    ``p_holm`` and ``shown_holm`` to each of those entries, and ``family`` (how many) to the summary's budgets.
-
-    A study reads several verdicts at once (3 budgets x 3 comparisons by default), and at 95% about one
-    in twenty true nulls is "shown" by chance; the corrected mark keeps that chance for the whole family.
+def mark_family(summary: dict, alpha: float, primary: tuple[str, ...]) -> None:
+    """Holm's correction over the declared primary family only (``primary`` at every budget, mean CCC, per-fold
+    estimator): adds ``p_holm`` and ``shown_holm`` to each of those entries, and ``family`` (how many) to the
+    summary's budgets. Exploratory comparisons get neither: they are read uncorrected, as exploratory.
     """
     family = [entry["comparisons"][name]["mean_ccc"] for entry in summary.values()
-              for name in VERDICTS if name in entry["comparisons"]]
+              for name in primary if name in entry["comparisons"]]
     mark_holm(family, alpha)
     for entry in summary.values():
         entry["family"] = len(family)
@@ -146,21 +214,49 @@ def mark_holm(family: list[dict], alpha: float) -> None:
         mean["p_holm"], mean["shown_holm"] = adjusted, bool(mean["shown"] and adjusted < alpha)
 
 
-def holm_resolution_note(family: int, n_boot: int, confidence: float) -> list[str]:
+def smallest_p(n_boot: int) -> float:
+    """The smallest two-sided bootstrap p-value ``n_boot`` resamples can give: 2 / (n_boot + 1)."""
+    return 2.0 / (n_boot + 1)
+
+
+def holm_resolution_note(family: int, n_boot: int, confidence: float,
+                         setting: str = "eval.bootstrap_samples") -> list[str]:
     """A warning when too few bootstrap resamples leave Holm's correction unable to show anything: the
     smallest bootstrap p-value is 2 / (n_boot + 1), and Holm multiplies it by the family's size."""
     alpha = 1.0 - confidence
-    if family == 0 or 2.0 / (n_boot + 1) * family < alpha:
+    if family == 0 or smallest_p(n_boot) * family < alpha:
         return []
     needed = int(np.ceil(2.0 * family / alpha))
     return [f"Note: with {n_boot} bootstrap resamples no verdict can hold after Holm's correction over {family} "
-            f"(the smallest p-value is 2 / {n_boot + 1}); set eval.bootstrap_samples to {needed} or more.", ""]
+            f"(the smallest p-value is 2 / {n_boot + 1}); set {setting} to {needed} or more.", ""]
 
 
 def verdict_word(mean: dict) -> str:
-    """shown / not shown, and for a shown one whether it is still shown after Holm's correction."""
-    if not mean["shown"]:
-        return "not shown"
-    if "shown_holm" not in mean:
-        return "shown"
-    return "shown, also after Holm" if mean["shown_holm"] else "shown, not after Holm"
+    """The verdict on one effect. A primary one (with ``shown_holm``) is shown only after Holm's correction;
+    an exploratory one says that its interval is uncorrected."""
+    if "shown_holm" in mean:
+        if mean["shown_holm"]:
+            return "shown, also after Holm"
+        return "not shown after Holm (the uncorrected interval excludes 0)" if mean["shown"] else "not shown"
+    return "interval excludes 0, uncorrected" if mean["shown"] else "not shown"
+
+
+def arm_against_arm(this: pd.DataFrame, other: pd.DataFrame, n_boot: int, confidence: float, seed: int) -> dict:
+    """One arm of two studies (``this`` minus ``other``: each one budget and arm of a ``predictions.csv``, the
+    same songs in the same folds) under the per-fold estimator with hierarchical intervals: ``{dim: effect}``.
+
+    With the same number of seeds, seed k of one is paired with seed k of the other (they share run.seed + k);
+    otherwise each side's seeds are drawn on their own, on the same song draw."""
+    true, this_arms, sizes = fold_arrays(this)
+    _, other_arms, _ = fold_arrays(other)
+    (a,), (b,) = this_arms.values(), other_arms.values()
+    draws = hierarchical_draws(sizes, a[0].shape[0], n_boot, seed)
+    if a[0].shape[0] == b[0].shape[0]:
+        effects = paired_effects(a, b, true, draws, confidence)
+    else:
+        other_seeds = hierarchical_draws(sizes, b[0].shape[0], n_boot, seed + 1)
+        samples = (per_fold_statistic(a, true, draws)
+                   - per_fold_statistic(b, true, Draws(draws.counts, other_seeds.seeds, b[0].shape[0])))
+        effects = {name: effect(pa, pb, samples[:, i], confidence) for i, (name, pa, pb) in
+                   enumerate(zip(SUMMARIES, point("per_fold", a, true), point("per_fold", b, true)))}
+    return {dim: e.to_dict() for dim, e in effects.items()}

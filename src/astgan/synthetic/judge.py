@@ -9,7 +9,11 @@ Two sources, by ``synth.judge``:
   normalisation and the recipe, so every ``synthesize`` of a run reuses it;
 - a path to an ``ast/best.pt`` trained on real data only (``ast.synthetic_ratio = 0``), e.g. a
   study cell's real-only regressor. A regressor that saw synthetic data is refused: it would judge
-  the generator with features shaped by the generator's own output.
+  the generator with features shaped by the generator's own output. With ``synth.filter > 1`` the
+  judge also chooses which segments the GAN arm trains on, so one that trained on songs outside
+  this run's TRAIN (say another fold's, which are this fold's TEST songs) is refused too; its
+  training songs are read from the run folder it was trained in (``<run>/songs.csv`` beside
+  ``<run>/ast/best.pt``, :func:`judge_training_songs`).
 
 Neither ever sees a synthetic segment or the GAN, so the distance is not circular.
 """
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from astgan.artifacts import load_checkpoint, save_checkpoint
@@ -140,9 +145,51 @@ def _val_scores(judge: Judge, val: SegmentDataset) -> dict:
             for d, name in enumerate(("valence", "arousal"))}
 
 
+def judge_training_songs(path: Path) -> set[str] | None:
+    """The TRAIN songs an external judge (a regressor checkpoint ``<run>/ast/best.pt`` or its run folder)
+    was trained on, as its run folder's ``songs.csv`` records them; None when there is none to read
+    (a checkpoint copied out of its run folder, or an export)."""
+    path = Path(path)
+    run = path if path.is_dir() else path.parent.parent
+    songs = run / "songs.csv"
+    if not songs.is_file():
+        return None
+    table = pd.read_csv(songs, dtype={"song_id": str})
+    if "split" not in table or "song_id" not in table:
+        return None
+    return set(table.loc[table["split"] == "train", "song_id"])
+
+
+def check_judge_songs(path: Path, train_songs: set[str], where: str, unknown_ok: bool) -> None:
+    """Refuse a judge (``synth.judge``) that trained on songs outside ``train_songs`` (the TRAIN songs of the
+    run whose synthetic set it filters, ``where``), naming them; and, unless ``unknown_ok``, one whose
+    training songs cannot be read."""
+    seen = judge_training_songs(path)
+    if seen is None:
+        if unknown_ok:
+            log.warning(f"synth.judge={path}: its training songs are unknown (no songs.csv in its run folder), so "
+                        "nothing checks that it never saw this run's VAL or TEST songs")
+            return
+        raise CheckpointError(f"synth.judge={path}: its training songs are unknown (no songs.csv in its run folder "
+                              f"{Path(path).parent.parent}), and with synth.filter > 1 it chooses the training data "
+                              f"of {where}; use a real-only ast/best.pt still inside its run folder")
+    outside = sorted(seen - set(train_songs))
+    if outside:
+        listed = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        raise CheckpointError(f"synth.judge={path} was trained on {len(outside)} song(s) outside the TRAIN songs of "
+                              f"{where}: {listed}. With synth.filter > 1 the judge chooses the GAN arm's training "
+                              "segments, so those songs (held out there) would shape its training data; use a judge "
+                              "trained on that TRAIN only, or unset synth.judge (a judge trained on it is made)")
+
+
 def load_or_train_judge(cfg: Config, train: SegmentDataset, val: SegmentDataset, device: torch.device) -> Judge:
-    """The judge of ``synth.judge`` (a real-only checkpoint), or the run's cached one, or a new one."""
+    """The judge of ``synth.judge`` (a real-only checkpoint), or the run's cached one, or a new one. An
+    external judge that filters the synthetic set (``synth.filter > 1``) must have trained on this run's
+    TRAIN songs only (:func:`check_judge_songs`)."""
     if cfg.synth.judge:
+        if cfg.synth.filter > 1:
+            check_judge_songs(Path(cfg.synth.judge), set(map(str, train.songs["song_id"])), f"the run {cfg.run_dir}",
+                              unknown_ok=True)
         judge = load_external_judge(Path(cfg.synth.judge), cfg, device)
         judge.val = _val_scores(judge, val)
         return judge
