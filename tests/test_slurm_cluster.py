@@ -29,6 +29,21 @@ def visible_devices_while_sleeping(seconds: float) -> tuple[str | None, float, f
     return os.environ.get("CUDA_VISIBLE_DEVICES"), start, time.time()
 
 
+def visible_devices_after_meeting(folder: str, task: int) -> tuple[str | None, bool]:
+    """CUDA_VISIBLE_DEVICES as the task sees it, and whether the other task was running too.
+
+    Each task marks its start in ``folder`` and waits (up to 120 s) for the other's mark while it is
+    still running, so that the check does not hang on how fast a loaded machine starts Python."""
+    Path(folder, f"started{task}").write_text("")
+    other = Path(folder, f"started{1 - task}")
+    deadline = time.time() + 120
+    while not other.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    met = other.exists()
+    time.sleep(1.0)  # the other task may still be waiting for this one's mark
+    return os.environ.get("CUDA_VISIBLE_DEVICES"), met
+
+
 def sleep_after_writing_pid(pid_file: str) -> str:
     """Writes the job's Python pid to ``pid_file`` and sleeps far longer than any test waits."""
     Path(pid_file).write_text(str(os.getpid()))
@@ -48,9 +63,10 @@ def finish_time() -> float:
 
 def test_two_concurrent_array_tasks_asking_one_gpu_each_see_different_devices(tmp_path):
     executor = slurm_executor(tmp_path / "%j", gpus_per_node=1, array_parallelism=2)
-    jobs = executor.map_array(visible_devices_while_sleeping, [3.0, 3.0])
-    (first, start1, end1), (second, start2, end2) = (job.result() for job in jobs)
-    assert max(start1, start2) < min(end1, end2), "the two tasks did not run at the same time"
+    (tmp_path / "meet").mkdir()
+    jobs = executor.map_array(visible_devices_after_meeting, [str(tmp_path / "meet")] * 2, [0, 1])
+    (first, met1), (second, met2) = (job.result() for job in jobs)
+    assert met1 and met2, "the two tasks did not run at the same time"
     assert sorted([first, second]) == ["0", "1"]
 
 
