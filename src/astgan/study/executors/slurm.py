@@ -42,6 +42,8 @@ UNFINISHED = {"READY", "PENDING", "RUNNING", "UNKNOWN", "REQUEUED", "COMPLETING"
               "RESIZING", "SUSPENDED"}
 POLL_S = 1.0  # how often result files are looked for
 SACCT_MAX_S = 60.0  # the longest wait between two sacct calls (a dead job is noticed at most this late)
+SBATCH_TRIES, SBATCH_PAUSE_S = 4, 10.0  # sbatch again when the controller was too busy to answer
+TRANSIENT = ("timed out", "unable to contact", "try again", "temporarily", "connection refused")
 GRACE_S = 30.0  # how long a task whose units are all done may take to end before it is no longer watched
 
 
@@ -121,10 +123,18 @@ def submit(executor: Any, study_dir: Path, configs: dict[Unit, dict], tasks: lis
     from submitit.core.utils import FailedJobError
 
     payloads = [[(configs[unit], unit.kind) for unit in task] for task, _ in tasks]
-    try:
-        jobs = executor.map_array(run_task, payloads)
-    except FailedJobError as err:  # sbatch refused: an unknown partition, more GPUs or memory than a node has
-        raise AstganError(f"SLURM refused the study's jobs (check study.slurm): {str(err).strip()}") from err
+    for attempt in range(SBATCH_TRIES):
+        try:
+            jobs = executor.map_array(run_task, payloads)
+            break
+        except FailedJobError as err:
+            message = str(err).strip()
+            if attempt + 1 < SBATCH_TRIES and any(t in message.lower() for t in TRANSIENT):  # a busy controller
+                log.warning(f"sbatch failed ({message}); trying again in {SBATCH_PAUSE_S:.0f} s")
+                time.sleep(SBATCH_PAUSE_S)
+                continue
+            # refused: an unknown partition or account, more GPUs or memory than a node has
+            raise AstganError(f"SLURM refused the study's jobs (check study.slurm): {message}") from err
     now = time.time()
     for (task, attempt), job in zip(tasks, jobs, strict=True):
         record = JobRecord(job.job_id, attempt, str(executor.folder), [u.kind for u in task], now)
