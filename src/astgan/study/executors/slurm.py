@@ -163,13 +163,7 @@ def _watch(executor: Any, study_dir: Path, configs: dict[Unit, dict], running: l
     last_sacct, last_submit, failed, shown = 0.0, time.time(), 0, None
     while running:
         for task in running:
-            for unit in task.left:
-                path = result_path(study_dir, unit)
-                if path.is_file():
-                    task.reported.add(unit)
-                    finished(unit, read_unit_result(path, unit.kind))
-            if not task.left and task.all_done_at is None:
-                task.all_done_at = time.time()
+            _collect(study_dir, task, finished)
         if time.time() - last_sacct > min(SACCT_MAX_S, max(2.0, (time.time() - last_submit) / 10)):
             watcher.update()
             last_sacct = time.time()
@@ -177,8 +171,10 @@ def _watch(executor: Any, study_dir: Path, configs: dict[Unit, dict], running: l
         for task in [t for t in running if _ended(t.job) or (t.all_done_at and time.time() - t.all_done_at > GRACE_S)]:
             running.remove(task)
             outcome = _record_end(study_dir, task)
+            _collect(study_dir, task, finished)  # results written since the last look
             if not task.left:
                 continue
+            outcome.setdefault("died", "returned without the results of its units")
             if "error" in outcome:  # astgan's own error: the same again would fail the same way
                 raise AstganError(f"{task.left[0].describe()}: {outcome['error']} (SLURM job {task.job.job_id}; "
                                   f"log: {task.job.paths.stderr}){_still_running(running)}")
@@ -203,6 +199,17 @@ def _watch(executor: Any, study_dir: Path, configs: dict[Unit, dict], running: l
             shown = counts
         if running:
             time.sleep(POLL_S)
+
+
+def _collect(study_dir: Path, task: Running, finished: Finished) -> None:
+    """Report the task's units whose result files have appeared since the last look."""
+    for unit in task.left:
+        path = result_path(study_dir, unit)
+        if path.is_file():
+            task.reported.add(unit)
+            finished(unit, read_unit_result(path, unit.kind))
+    if not task.left and task.all_done_at is None:
+        task.all_done_at = time.time()
 
 
 def _ended(job: Any) -> bool:
