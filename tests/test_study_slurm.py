@@ -63,6 +63,16 @@ def queued(job_ids: set[str]) -> set[str]:
     return job_ids & set(out.split())
 
 
+@pytest.fixture(autouse=True)
+def idle_cluster_after():
+    """Each test leaves the node idle: a study returns once its units' results are written, while their
+    jobs may still be ending (a second or two), and the next test (here or in another module) expects
+    every CPU free."""
+    yield
+    wait_until(lambda: not subprocess.run(["squeue", "-h", "-n", "astgan-study"], capture_output=True,
+                                          text=True).stdout.strip(), 120, "the study's jobs to leave the queue")
+
+
 @pytest.fixture(scope="module")
 def local_study(demo_root_small, feature_cache_dir, tmp_path_factory) -> Path:
     """The same study by the local executor: what every SLURM run must reproduce."""
