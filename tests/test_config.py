@@ -103,7 +103,15 @@ def test_bad_yaml_and_missing_file(tmp_path):
         load_config(listing)
 
 
-@pytest.mark.parametrize("item", ["gan.epochs", "epochs=3", "gan.epochs.x=3", "=3"])
+@pytest.mark.parametrize("item", ["gan.epochs", "epochs=3", "gan.epochs.x.y=3", "=3"])
 def test_malformed_overrides(item):
     with pytest.raises(ConfigError, match="expected section.key=value"):
         parse_overrides([item])
+
+
+def test_a_three_part_override_sets_a_key_of_a_section_inside_a_section_only():
+    assert parse_overrides(["study.slurm.partition=gpu"]) == {"study": {"slurm": {"partition": "gpu"}}}
+    with pytest.raises(ConfigError, match="'gan.epochs': expected an integer"):
+        load_config(None, ["gan.epochs.x=3"])
+    with pytest.raises(ConfigError, match="'study.slurm': expected a mapping of keys"):
+        load_config(None, ["study.slurm=3"])

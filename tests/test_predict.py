@@ -277,3 +277,28 @@ def test_two_launched_processes_share_the_files(run_dir, songs, reference, tmp_p
     assert done.returncode == 0, done.stderr[-3000:]
     assert "with 2 processes" in done.stdout
     assert _by_path(pd.read_csv(out)).equals(_by_path(reference))
+
+
+def test_a_job_array_predicts_shares_into_parts_and_resume_merges_them_and_fills_the_gaps(run_dir, songs,
+                                                                                            reference, tmp_path):
+    """``--shard I/N`` per array task; one task never ran; ``--resume`` merges and predicts its files."""
+    out = tmp_path / "library.csv"
+    for i in (0, 2):  # task 1 of 3 died before it wrote anything
+        result = invoke("predict", run_dir, *songs, "--out", out, "--timeline", "--workers", "0", "--shard", f"{i}/3")
+        assert result.exit_code == 0, result.output
+        assert part_path(out, i, 3).is_file() and f"all rows: {part_path(out, i, 3)}" in result.output
+    parts = [set(read_rows(part_path(out, i, 3))["path"]) for i in (0, 2)]
+    assert parts[0] == {str(f) for f in shard_files(songs, 0, 3)} and not parts[0] & parts[1]
+    assert not out.exists()
+
+    merged = invoke("predict", run_dir, *songs, "--out", out, "--timeline", "--workers", "0", "--resume")
+    assert merged.exit_code == 0, merged.output
+    assert f"{len(parts[0]) + len(parts[1])} already in the CSV" in merged.output
+    assert not list(tmp_path.glob("library.part-*"))
+    assert _by_path(pd.read_csv(out)).equals(_by_path(reference))
+
+
+@pytest.mark.parametrize("shard", ["3/3", "1", "a/2", "-1/2"])
+def test_a_shard_outside_its_count_is_refused(run_dir, songs, tmp_path, shard):
+    result = invoke("predict", run_dir, songs[0], "--out", tmp_path / "x.csv", "--shard", shard)
+    assert result.exit_code == 2 and "0 <= I < N" in result.output

@@ -266,20 +266,25 @@ def evaluate(config_path: str, overrides: tuple[str, ...], compare_with: Path | 
               help="Segments per model call [default: twice the training batch size].")
 @click.option("--device", default="auto",
               help="auto, cpu, cuda or cuda:N (under accelerate launch: one GPU per process).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Predict only the I-th (0-based) of N shares of the files, into a part beside the CSV (one "
+                   "task of a job array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); --resume "
+                   "without --shard then merges the parts and predicts what they miss.")
 def predict(model: Path, paths: tuple[Path, ...], out: Path | None, timeline: bool, resume: bool, workers: int,
-            batch_size: int | None, device: str) -> None:
+            batch_size: int | None, device: str, shard: str | None) -> None:
     """Valence and arousal (1..9) of audio files and folders (searched recursively).
 
     MODEL is a run folder (its ast/best.pt) or a folder written by `astgan export`. The terminal
     gets a song-level summary; every row goes to the CSV. Several GPUs:
-    accelerate launch -m astgan predict MODEL PATHS... (each process takes a share of the files).
+    accelerate launch -m astgan predict MODEL PATHS... (each process takes a share of the files);
+    a job array on a cluster: --shard (docs/cluster.md).
     """
     import os
 
     from astgan.regressor.predict import predict_files
 
     result = predict_files(model, list(paths), timeline=timeline, out=out, device=device, resume=resume,
-                           workers=workers, batch_size=batch_size)
+                           workers=workers, batch_size=batch_size, shard=_shard(shard) if shard else None)
     if os.environ.get("RANK", "0") != "0":  # the other processes of `accelerate launch` stay quiet
         return
     click.echo(result.summary())
@@ -289,6 +294,16 @@ def predict(model: Path, paths: tuple[Path, ...], out: Path | None, timeline: bo
     click.echo(f"predicted {result.throughput()}{processes}{skipped}{resumed}")
     figure = f"; timeline figure: {result.figure_path}" if result.figure_path else ""
     click.echo(f"all rows: {result.csv_path}{figure}")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``--shard I/N`` as (I, N), with 0 <= I < N."""
+    parts = text.split("/")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        i, n = int(parts[0]), int(parts[1])
+        if 0 <= i < n:
+            return i, n
+    raise click.BadParameter(f"expected I/N with 0 <= I < N (e.g. 0/8), got '{text}'", param_hint="--shard")
 
 
 @main.command()
@@ -393,8 +408,13 @@ def demo(config_path: str, overrides: tuple[str, ...], quick: bool, seeds: int) 
 @click.option("--base", "base", default=None, type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="A finished study this one is a variant of (an ablation): units the changed settings cannot "
                    "touch are taken from it, and every arm is compared with its arm there (study/vs_base.md).")
+@click.option("--executor", type=click.Choice(["local", "slurm"]), default=None,
+              help="Where units run: this machine, or SLURM jobs (study.slurm; docs/cluster.md) "
+                   "[default: study.executor].")
+@click.option("--no-wait", "no_wait", is_flag=True,
+              help="With --executor slurm: submit the units and exit; a later --resume collects them.")
 def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: bool, jobs: int | None,
-          base: Path | None) -> None:
+          base: Path | None, executor: str | None, no_wait: bool) -> None:
     """Does the GAN help, and when? A cross-validated learning curve of real-only vs real + GAN vs
     real + C-Mixup training, with paired bootstrap intervals per real-data budget.
 
@@ -415,13 +435,18 @@ def study(config_path: str, overrides: tuple[str, ...], quick: bool, resume: boo
     from astgan.study.runner import finish_study, run_units, start_study
 
     extra = QUICK_OVERRIDES if quick else ()
-    cfg = load_run_config(config_path, extra + tuple(overrides) + ((f"study.jobs={jobs}",) if jobs else ()))
+    options = ((f"study.jobs={jobs}",) if jobs else ()) + ((f"study.executor={executor}",) if executor else ())
+    cfg = load_run_config(config_path, extra + tuple(overrides) + options)
     if needs_demo_data(cfg) and (quick or config_path in ("demo", "demo.yaml")):
         click.echo(f"writing the demo data into {cfg.data.root} first")
         write_demo_data(cfg, quick)
     study_run = start_study(cfg, resume=resume, echo=click.echo, base=base)
     with _log_level(logging.WARNING):  # every unit's stages log each step; the study reports each unit instead
-        run_units(study_run, echo=click.echo)
+        done = run_units(study_run, echo=click.echo, wait=not no_wait)
+    if not done:
+        click.echo("submitted to SLURM (job records: slurm_job.json in each unit's folder); collect the results "
+                   "with the same command and --resume")
+        return
     click.echo("\n".join(closing_lines(finish_study(study_run), cfg, base)))
 
 

@@ -8,7 +8,8 @@ method, and a field of :class:`~astgan.config.experiment.Config`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Literal
 
 from astgan.config.values import fail, require_positive
@@ -186,6 +187,32 @@ PRIMARY_CHOICES = ("gan - real", "gan - control", "control - real")
 
 
 @dataclass
+class SlurmConfig:
+    """``study.executor: slurm``: what each unit's SLURM job asks for (docs/cluster.md). Every key is
+    optional: unset, the cluster's own default applies."""
+
+    partition: str | None = None  # sbatch --partition
+    account: str | None = None  # sbatch --account (the allocation the GPU hours are charged to)
+    qos: str | None = None  # sbatch --qos
+    constraint: str | None = None  # sbatch --constraint, e.g. a GPU type: a100
+    gpus_per_unit: int = 1  # GPUs of one task; 0 on a CPU partition
+    cpus_per_unit: int | None = None  # CPUs of one task; default study.threads (the torch threads a unit uses)
+    mem: str | None = None  # memory of one task, sbatch --mem syntax (16G); default: the cluster's
+    time: int = 120  # minutes one task may run (a GAN and its arm share one task); sbatch --time
+    array_parallelism: int | None = None  # tasks of one array running at once; default: no limit but the cluster's
+    # shell lines run in each job before astgan, e.g. ["module load cuda/12.4", "source ~/venv/bin/activate"]
+    setup: tuple[str, ...] | None = None
+    python: str | None = None  # the python the nodes run; default: this one (the same path must exist there)
+
+    def check(self) -> None:
+        require_positive("study.slurm", self, "cpus_per_unit", "time", "array_parallelism")
+        if self.gpus_per_unit < 0:
+            fail("study.slurm.gpus_per_unit", f"must be >= 0, got {self.gpus_per_unit}")
+        if self.mem is not None and not re.fullmatch(r"\d+[KMGT]?B?", self.mem.strip().upper()):
+            fail("study.slurm.mem", f"expected a size like 16G or 4000M (sbatch --mem), got '{self.mem}'")
+
+
+@dataclass
 class StudyConfig:
     """``astgan study``: a cross-validated learning curve of real-only vs GAN vs C-Mixup training."""
 
@@ -204,6 +231,11 @@ class StudyConfig:
     primary: tuple[str, ...] = ("gan - real", "gan - control")
     # hierarchical bootstrap resamples of every study interval (eval.bootstrap_samples is the single runs')
     bootstrap_samples: int = 10000
+    executor: Literal["local", "slurm"] = "local"  # where units run: this machine, or SLURM jobs (study.slurm)
+    # how often a unit whose SLURM job died (node failure, preemption, time limit, killed) is submitted
+    # again; it resumes from its last.pt. An astgan error (bad config, missing input) is never retried.
+    retries: int = 2
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
     def check(self) -> None:
         require_positive("study", self, "seeds", "jobs", "threads", "bootstrap_samples")
@@ -211,6 +243,9 @@ class StudyConfig:
         if unknown or len(set(self.primary)) != len(self.primary):
             fail("study.primary", f"must be distinct comparisons among {list(PRIMARY_CHOICES)}, got "
                  f"{list(self.primary)}")
+        if self.retries < 0:
+            fail("study.retries", f"must be >= 0, got {self.retries}")
+        self.slurm.check()
         if self.folds < 2:
             fail("study.folds", f"must be >= 2, got {self.folds}")
         if not 0.0 < self.val < 1.0:

@@ -81,6 +81,8 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             fail(key, f"expected a list of {len(args)} numbers, got {value!r}")
         return tuple(coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+    if dataclasses.is_dataclass(annotation):  # a section inside a section: study.slurm
+        return build_section(annotation, key, value)
     if annotation is bool:
         if isinstance(value, bool):
             return value
@@ -115,22 +117,28 @@ def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
             raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
-        if len(parts) != 2 or not all(parts):
+        if len(parts) not in (2, 3) or not all(parts):  # three: a key of a section inside a section (study.slurm)
             raise ConfigError(f"--set '{item}': expected section.key=value, e.g. gan.epochs=5")
         try:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
-        nested.setdefault(parts[0], {})[parts[1]] = value
+        target = nested
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"--set '{item}': {'.'.join(parts[:-1])} is set to a value by another --set")
+        target[parts[-1]] = value
     return nested
 
 
 def merge(base: dict, extra: dict) -> dict:
-    """Section-wise merge: keys in ``extra`` replace those in ``base``."""
+    """Section-wise merge: keys in ``extra`` replace those in ``base``; a mapping inside a section
+    (``study.slurm``) is merged the same way, key by key."""
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
-    for section, body in extra.items():
-        if isinstance(body, dict) and isinstance(merged.get(section), dict):
-            merged[section].update(body)
+    for key, body in extra.items():
+        if isinstance(body, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], body)
         else:
-            merged[section] = body
+            merged[key] = body
     return merged

@@ -211,7 +211,8 @@ def default_csv(model_path: Path) -> Path:
 
 def predict_files(model_path: str | Path, paths: list[str | Path], timeline: bool = False,
                   out: str | Path | None = None, device: str = "auto", progress: bool = True,
-                  resume: bool = False, workers: int = 0, batch_size: int | None = None) -> PredictionResult:
+                  resume: bool = False, workers: int = 0, batch_size: int | None = None,
+                  shard: tuple[int, int] | None = None) -> PredictionResult:
     """Predict every audio file in ``paths``; write the CSV (see :mod:`prediction_csv`).
 
     ``model_path``: a run folder, its ``ast/best.pt``, or an ``astgan export`` folder. The CSV goes
@@ -219,7 +220,10 @@ def predict_files(model_path: str | Path, paths: list[str | Path], timeline: boo
     export); with ``timeline`` it also holds per-segment rows and a figure
     ``<csv stem>_timeline.png`` is written beside it. ``resume`` skips files already in the CSV.
     ``workers``: decoding processes (0: decode in this process). ``batch_size``: segments per
-    model call (default: twice the training batch). Raises DataError when nothing could be predicted.
+    model call (default: twice the training batch). ``shard``: ``(i, n)``, predict only the i-th
+    (0-based) of n shares of the files into a part of its own beside the CSV, for one task of a job
+    array; a later run with ``resume`` and no shard merges the parts and predicts what they miss.
+    Raises DataError when nothing could be predicted.
     """
     from tqdm import tqdm
 
@@ -227,7 +231,12 @@ def predict_files(model_path: str | Path, paths: list[str | Path], timeline: boo
     started = time.perf_counter()
     model_path = Path(model_path)
     rank, world_size = process_layout()
-    state = _distributed_state(device, world_size) if world_size > 1 else None
+    if shard is not None:
+        if world_size > 1:
+            raise AstganError("--shard splits the files between separate jobs; under accelerate launch the "
+                              "processes already split them: use one or the other")
+        rank, world_size = shard
+    state = _distributed_state(device, world_size) if world_size > 1 and shard is None else None
     files = find_audio_files(paths)
     torch_device = state.device if state is not None and device == "auto" else resolve_device(device)
     trained = load_trained(model_path, torch_device)
@@ -243,7 +252,8 @@ def predict_files(model_path: str | Path, paths: list[str | Path], timeline: boo
             done |= done_paths(read_rows(source))
     mine = shard_files(files, rank, world_size)
     todo = [f for f in mine if str(f) not in done]
-    result = PredictionResult(n_resumed=len(mine) - len(todo), csv_path=csv_path, n_processes=world_size)
+    result = PredictionResult(n_resumed=len(mine) - len(todo), csv_path=target if shard else csv_path,
+                              n_processes=1 if shard else world_size)
     if result.n_resumed:
         log.info(f"--resume: {result.n_resumed} of {len(mine)} file(s) already in {csv_path}, skipped")
     batch_size = batch_size or 2 * trained.config.ast.batch_size
@@ -279,7 +289,7 @@ def predict_files(model_path: str | Path, paths: list[str | Path], timeline: boo
             result.songs = _song_rows(merged)  # the whole job, for the summary
             result.seconds = time.perf_counter() - started
         state.wait_for_everyone()
-    elif resume and existing_parts(csv_path):  # finish what an interrupted multi-process run left
+    elif shard is None and resume and existing_parts(csv_path):  # finish what an earlier split run left
         merge_parts(csv_path, existing_parts(csv_path), keep_csv=True)
 
     if not result.songs and not result.n_resumed and result.failed:

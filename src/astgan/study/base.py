@@ -40,7 +40,8 @@ from astgan.study.results import read_unit_result, write_unit_result
 
 log = logging.getLogger(__name__)
 
-RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", "features.cache_dir", "study.jobs"})
+RUNTIME_KEYS = frozenset({"run.dir", "run.num_workers", "features.num_workers", "features.cache_dir", "study.jobs",
+                          "study.executor", "study.retries", "study.slurm"})
 # settings that shape the plan or the report but not what any one unit computes
 REPORT_KEYS = frozenset({"eval.bootstrap_samples", "eval.confidence", "study.seeds", "study.budgets",
                          "study.bootstrap_samples", "study.primary"})

@@ -18,7 +18,9 @@ from astgan.errors import AstganError
 from astgan.metrics import regression_report
 from astgan.study.base import check_same_test_songs, config_differences, load_base, reuse_from_base
 from astgan.study.compare import write_vs_base
-from astgan.study.executors.local import run_local
+from astgan.study.executors.local import run_local, visible_gpus
+from astgan.study.executors.slurm import live_jobs, run_slurm
+from astgan.study.executors.tasks import record_path
 from astgan.study.plan import ARMS, Unit, plan, result_path, unit_config, unit_dir, write_cell_splits
 from astgan.study.report import StudyResult, write_study_outputs
 from astgan.study.results import GanModelResult, UnitResult, read_unit_result
@@ -68,6 +70,9 @@ def start_study(cfg: Config, resume: bool = False, echo: Echo | None = None, bas
     if done and not resume:
         raise AstganError(f"{study_dir} already holds {len(done)} finished unit(s) of a study: continue it with "
                           "--resume, or use a new run.dir")
+    if not resume and any(record_path(study_dir, u).is_file() for u in units):
+        raise AstganError(f"{study_dir} holds a study whose units were submitted to SLURM: collect them with "
+                          "--resume (it waits for jobs still queued or running), or use a new run.dir")
     base_cfg = load_base(base, cfg) if base is not None else None
     songs, _ = load_songs_with_features(cfg)  # every song's features, once, before any cell needs them
     write_cell_splits(cfg, songs, sorted({u.cell for u in units}, key=lambda c: (c.budget, c.fold)))
@@ -88,13 +93,31 @@ def start_study(cfg: Config, resume: bool = False, echo: Echo | None = None, bas
     return StudyRun(cfg, units, todo, base, differences, started)
 
 
-def run_units(study: StudyRun, echo: Echo | None = None) -> None:
-    """Run the units still to do (``study.jobs`` at a time), reporting each finished unit with an ETA."""
-    cfg = study.cfg
-    progress = Progress(len(study.units) - len(study.todo), len(study.units), study.todo, cfg.study.jobs,
-                        echo or log.info)
+def run_units(study: StudyRun, echo: Echo | None = None, wait: bool = True) -> bool:
+    """Run the units still to do, reporting each finished unit with an ETA; True once all are done.
+
+    ``study.executor``: ``local`` runs ``study.jobs`` at a time on this machine; ``slurm`` submits them as
+    SLURM jobs and waits for them, or with ``wait=False`` returns False right after submitting (a
+    later ``--resume`` collects them).
+    """
+    cfg, study_dir = study.cfg, study.cfg.paths.study_dir
+    jobs = cfg.study.jobs if cfg.study.executor == "local" else 1
+    progress = Progress(len(study.units) - len(study.todo), len(study.units), study.todo, jobs, echo or log.info)
     configs = {u: unit_config(cfg, u).to_dict() for u in study.todo}
-    run_local(study.todo, configs, cfg.study.jobs, cfg.study.threads, progress.finished)
+    if cfg.study.executor == "slurm":
+        return run_slurm(study_dir, study.todo, configs, cfg.study, progress.finished, progress.status,
+                         progress.echo, wait)
+    if not wait:
+        raise AstganError("--no-wait submits the units and returns: it needs --executor slurm")
+    live = [(unit, record) for unit, (job, record) in zip(study.todo, live_jobs(study_dir, study.todo)) if job]
+    if live:
+        ids = ", ".join(sorted({record.job_id.split("_")[0] for _, record in live}))
+        raise AstganError(f"{len(live)} unit(s) of {study_dir} still have SLURM jobs queued or running (jobs {ids}): "
+                          "wait for them with --resume --executor slurm, or scancel them, before running the rest "
+                          "here")
+    run_local(study.todo, configs, cfg.study.jobs, cfg.study.threads, progress.finished,
+              visible_gpus(cfg.run.device))
+    return True
 
 
 def finish_study(study: StudyRun) -> StudyResult:
@@ -150,6 +173,13 @@ class Progress:
         self.remaining = list(todo)
         self.costs: dict[str, list[float]] = {}
         self.started = time.perf_counter()
+
+    def status(self, counts: dict[str, int]) -> None:
+        """A line of the units done, running, pending and of the jobs that died (the SLURM executor's)."""
+        self.jobs = max(1, counts["running"])  # the estimate assumes as many at once as run now
+        eta = f", about {_clock(self.eta())} left" if self.costs else ""
+        self.echo(f"units: {self.n_done} done, {counts['running']} running, {counts['pending']} pending, "
+                  f"{counts['failed']} died and were resubmitted{eta}")
 
     def finished(self, unit: Unit, result: UnitResult) -> None:
         self.n_done += 1
