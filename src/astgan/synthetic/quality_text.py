@@ -114,8 +114,9 @@ def quality_markdown(report: dict) -> str:
     elif "c2st" in targets:
         verdict = "Every target is met."
     else:  # without the classifier test a generator that is plainly fake can pass the rest (issue 23)
-        verdict = ("Every target checked is met, but the classifier two-sample test was not run (synth.c2st), "
-                   "so this does not say the segments pass for real music.")
+        verdict = ("Every target checked is met, but the classifier two-sample test was not run (synth.c2st is "
+                   "off, or VAL has fewer songs than its folds), so this does not say the segments pass for real "
+                   "music.")
     return "\n".join([
         "# Synthetic set quality",
         "",
