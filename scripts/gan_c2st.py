@@ -5,6 +5,8 @@ against TRAIN songs); see astgan.synthetic.c2st. Two sources of synthetic segmen
 
 - ``--source generator`` (default): the run's gan/generator.pt draws one segment at the label of each
   VAL segment, as the quality report does;
+- ``--source last``: the generator (its moving average) in gan/last.pt, which train-gan rewrites after
+  every epoch: the C2ST of a training that is still running, or was stopped;
 - ``--source set``: the run's synthetic/synthetic.npz, each VAL segment matched with the unused
   synthetic segment nearest to its label (for sets whose generator this release cannot load, e.g. a
   first-release run; the set must be in this release's normalised log-mel space).
@@ -46,11 +48,25 @@ def nearest_label_match(wanted: np.ndarray, available: np.ndarray, seed: int) ->
     return chosen
 
 
+def last_generator(cfg):
+    """The sampling generator of ``gan/last.pt`` and the epochs it has trained."""
+    import torch
+
+    from astgan.artifacts import load_checkpoint
+    from astgan.config import Config
+    from astgan.gan.train import GanTrainer
+
+    checkpoint = load_checkpoint(cfg.paths.gan_last, produced_by="train-gan")
+    trainer = GanTrainer(Config.from_dict(checkpoint["config"]), torch.device("cpu"))
+    trainer.load_state_dict(checkpoint["trainer"])
+    return trainer.sampling_generator.eval(), int(checkpoint["epoch"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", default="demo")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    parser.add_argument("--source", choices=("generator", "set"), default="generator")
+    parser.add_argument("--source", choices=("generator", "last", "set"), default="generator")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the draws and the folds")
     parser.add_argument("--no-cnn", action="store_true")
     args = parser.parse_args()
@@ -61,8 +77,12 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         picked = held_out_subset(val.song_ids, seed)
-        if args.source == "generator":
-            generator, _ = load_generator(cfg.paths.generator)
+        if args.source in ("generator", "last"):
+            if args.source == "last":
+                generator, epochs = last_generator(cfg)
+                print(f"gan/last.pt after {epochs} epochs")
+            else:
+                generator, _ = load_generator(cfg.paths.generator)
             synthetic = generate(generator, val.labels[picked], cfg.synth.batch_size, seed + 3)
         else:
             specs, labels = load_synthetic(cfg)
