@@ -25,7 +25,8 @@ def quality_report(fidelity: float, frechet: float, diversity_ratio: float = 1.0
     synthetic = {"valence": {"ccc": fidelity}, "arousal": {"ccc": fidelity + 0.1}}
     return {"label_fidelity": {"judge": {"synthetic": synthetic}, "ridge": {"synthetic": synthetic}},
             "realism": {"band": {"ratio": frechet}, "judge": {"ratio": 2 * frechet}},
-            "diversity": {"ratio": diversity_ratio}, "texture": {"ratio": 1.0}}
+            "diversity": {"ratio": diversity_ratio}, "texture": {"ratio": 1.0},
+            "c2st": {"synthetic": {"band": {"linear": 0.9, "boosted": 1.0}, "cnn": fidelity + 0.5}}}
 
 
 def test_the_correlation_is_taken_within_budget():
@@ -75,6 +76,7 @@ def test_the_gan_table_pairs_each_gan_with_its_own_arms(tmp_path):
     assert np.allclose(gans["fidelity_judge"], [0.35, 0.45, 0.55] * 2)  # the mean of valence and arousal
     assert np.allclose(gans["diversity"], np.log(2.0))  # half the real diversity is as far from 1 as double
     assert np.allclose(gans["frechet_judge"], 2 * gans["frechet_band"])
+    assert np.allclose(gans["c2st"], [(0.9 + 1.0 + 0.8 + 0.1 * fold) / 3 for fold in range(3)] * 2)
 
     result = quality_vs_effect(gans, n_boot=100, confidence=0.9, seed=0)
     assert result["n_gans"] == 6 and result["measures"]["fidelity_judge"]["rho"] == pytest.approx(1.0)
@@ -91,5 +93,5 @@ def test_an_older_quality_report_gives_what_it_has():
     values = quality_measures({"label_fidelity": {"judge": {"synthetic": {"valence": {"ccc": 0.5},
                                                                          "arousal": {"ccc": 0.7}}}}})
     assert values["fidelity_judge"] == pytest.approx(0.6)
-    assert values["texture"] is None and values["frechet_band"] is None
+    assert values["texture"] is None and values["frechet_band"] is None and values["c2st"] is None
     assert quality_markdown({"n_gans": 0, "measures": {}}, 0.95) == []

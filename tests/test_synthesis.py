@@ -263,6 +263,9 @@ def test_synthesize_writes_the_set_its_report_and_figures(trained_run):
     assert set(saved) >= {"label_fidelity", "realism", "diversity", "memorisation", "targets", "judge"}
     assert saved["realism"]["band"]["train_halves"]["floor"] > 0 and saved["diversity"]["synthetic"] > 0
     assert saved["judge"]["source"].startswith("trained")
+    c2st = saved["c2st"]  # the classifier two-sample test, its floor and its target
+    assert set(c2st["synthetic"]) == set(c2st["floor"]) == {"band", "motion", "image", "cnn"}
+    assert c2st["segments_per_side"] > 0 and "c2st" in saved["targets"]
     assert quality["realism"] == saved["realism"]
     assert (out / "quality.md").read_text().startswith("# Synthetic set quality")
     for name in ("real_vs_synthetic.png", "labels.png", "mean_spectrum.png", "judge.pt"):

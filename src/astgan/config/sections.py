@@ -106,6 +106,10 @@ class SynthConfig:
     # Label-consistency filter: draw this many times synth.n candidates and keep the synth.n whose label
     # the quality report's judge reads closest to the one asked for; 1 = keep every draw
     filter: float = 1.0
+    # The quality report's classifier two-sample test (astgan.synthetic.c2st): can classifiers tell
+    # synthetic segments from real VAL ones? c2st_cnn adds its small CNN (the slowest part).
+    c2st: bool = True
+    c2st_cnn: bool = True
 
     def check(self) -> None:
         require_positive("synth", self, "n", "batch_size")

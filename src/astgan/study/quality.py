@@ -11,8 +11,8 @@ measure look related to the gain. The interval resamples GANs within each budget
 
 The effect of one GAN is the difference of two song-level CCCs on one fold's TEST songs (a few
 dozen songs), so it is noisy: a correlation near 0 here says "not visible on this many GANs", not
-"unrelated". Six measures are read at once, so about one in twenty intervals would exclude 0 by
-chance alone.
+"unrelated". Seven measures are read at once, so about one in twenty intervals would exclude 0 by
+chance alone. Reports written before the classifier two-sample test (0.4) have no ``c2st`` measure.
 """
 
 from __future__ import annotations
@@ -54,7 +54,15 @@ MEASURES = {
                   lambda q: _log_distance(q["diversity"]["ratio"])),
     "texture": ("frame-to-frame change: distance of the synthetic / real ratio from 1 (abs. log)", -1,
                 lambda q: _log_distance(q["texture"]["ratio"])),
+    "c2st": ("classifier two-sample test: mean accuracy telling synthetic from real (0.5: cannot)", -1,
+             lambda q: _mean_accuracy(q["c2st"]["synthetic"])),
 }
+
+
+def _mean_accuracy(result: dict) -> float:
+    """The mean of a C2ST result's accuracies: every feature set's linear and boosted, and the CNN's."""
+    values = [v for value in result.values() for v in (value.values() if isinstance(value, dict) else [value])]
+    return float(np.mean(values))
 
 
 def quality_measures(quality: dict) -> dict[str, float | None]:

@@ -25,6 +25,9 @@ and the same label distribution as the synthetic set it is compared with.
 - **texture**: the mean frame-to-frame change of the same two sets (:func:`~astgan.data.descriptors.frame_change`). A
   generator that draws jitter or a patch grain scores well above the real value; one that smears
   onsets and notes, well below. Band statistics barely see either.
+- **can a classifier tell?**: a classifier two-sample test (:mod:`astgan.synthetic.c2st`) between real
+  VAL segments and as many generated at their labels, beside the same test between VAL and TRAIN
+  songs; computed by the synthesize stage and passed in as ``QualityInputs.c2st``.
 - **memorisation**: a synthetic segment closer to its nearest TRAIN segment than half of what the
   closest 5 % of real VAL segments get is flagged as a near-copy; the check passes while at most
   1 % of the written set is flagged. A generator far from the data passes it trivially: realism is
@@ -253,6 +256,7 @@ class QualityInputs:
     synthetic_pool: SegmentFeatures
     synthetic_val: SegmentFeatures
     written: SegmentFeatures
+    c2st: dict | None = None  # the classifier two-sample test's block (astgan.synthetic.c2st.run_c2st), when run
 
 
 def quality_report(inputs: QualityInputs, ridge_alpha: float = 1.0, seed: int = 0) -> dict:
@@ -281,6 +285,8 @@ def quality_report(inputs: QualityInputs, ridge_alpha: float = 1.0, seed: int = 
         "texture": texture_block(synthetic_half, real_half),
         "memorisation": memorisation_block(x.written, x.train, x.val),
     }
+    if x.c2st is not None:
+        report["c2st"] = x.c2st
     report["targets"] = target_checks(report)
     return report
 
@@ -298,4 +304,8 @@ def target_checks(report: dict) -> dict:
                                             "met": ratio is not None and ratio >= TARGETS["fidelity_ratio"]}
     checks["memorisation"] = {"value": report["memorisation"]["flagged_share"], "limit": f"<= {MAX_COPY_SHARE}",
                               "met": report["memorisation"]["passes"]}
+    if "c2st" in report:
+        c2st = report["c2st"]
+        checks["c2st"] = {"value": c2st["max_gap"], "limit": f"<= {c2st['target_gap']} above the real floor",
+                          "met": c2st["met"]}
     return checks

@@ -32,6 +32,8 @@ from astgan.data.synthetic_set import write_synthetic
 from astgan.gan.figures import plot_condition_grid
 from astgan.gan.models import load_generator
 from astgan.runtime import resolve_device, seed_everything
+from astgan.synthetic.c2st import FOLDS as C2ST_FOLDS
+from astgan.synthetic.c2st import held_out_subset, run_c2st
 from astgan.synthetic.conditions import sample_conditions
 from astgan.synthetic.figures import plot_label_plane, plot_mean_spectrum
 from astgan.synthetic.judge import Judge, load_or_train_judge
@@ -141,6 +143,9 @@ def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, 
         return describe(chunks, embed, predict if with_predictions else None)
 
     split = reference_split(train.song_ids, val.song_ids, seed=synth.seed)
+    c2st = None
+    if synth.c2st:
+        c2st = classifier_test(generator, train, val, synth.batch_size, synth.seed, device, synth.c2st_cnn)
     inputs = QualityInputs(
         train=describe(train.chunks(), embed), train_labels=train.labels,
         val=describe(val.chunks(), embed, predict), val_labels=val.labels,
@@ -148,10 +153,28 @@ def assess_quality(cfg: Config, generator: torch.nn.Module, data: PreparedData, 
         synthetic_pool=generated(train.labels[split.pool], synth.seed + 1, with_predictions=True),
         synthetic_val=generated(val.labels[split.val], synth.seed + 2),
         written=describe([written]),
+        c2st=c2st,
     )
     report = quality_report(inputs, ridge_alpha=cfg.eval.ridge_alpha, seed=synth.seed)
     report["judge"] = {"source": judge.source, "val_segment_ccc": judge.val}
     return report
+
+
+def classifier_test(generator: torch.nn.Module, train: SegmentDataset, val: SegmentDataset, batch_size: int,
+                    seed: int, device: torch.device, cnn: bool = True) -> dict | None:
+    """The classifier two-sample test (:func:`astgan.synthetic.c2st.run_c2st`): VAL segments (at most
+    :data:`~astgan.synthetic.c2st.MAX_SEGMENTS`) against as many generated at their labels, and its
+    floor against TRAIN songs. None, with a log line, when VAL has too few songs for the folds."""
+    if len(np.unique(val.song_ids)) < C2ST_FOLDS:
+        log.warning(f"no classifier two-sample test: VAL has fewer than {C2ST_FOLDS} songs")
+        return None
+    picked = held_out_subset(val.song_ids, seed)
+    real = val.stack(picked)
+    synthetic = generate(generator, val.labels[picked], batch_size, seed + 3, device)
+    result = run_c2st(real, val.song_ids[picked], synthetic, train, train.song_ids, seed=seed, cnn=cnn)
+    log.info(f"classifier two-sample test: largest gap above the floor {result['max_gap']:+.3f} "
+             f"({result['worst']}) in {result['seconds']:.1f}s")
+    return result
 
 
 def _write_figures(generator, train: SegmentDataset, train_features: SegmentFeatures,
