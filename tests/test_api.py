@@ -112,4 +112,4 @@ def test_the_study_runs_from_python_and_returns_its_tables(demo_root_small, feat
     assert set(per_arm.groups) == {"real", "gan", "control", "ridge"}
     assert (per_arm.nunique() == per_arm.count()).all() and per_arm.count().nunique() == 1  # every song once per arm
     assert len(result.table) == 2 * 4  # 2 folds x (3 arms + ridge)
-    assert result.paths.report.is_file() and "Verdict per budget" in result.paths.report.read_text()
+    assert result.paths.report.is_file() and "## Primary verdicts" in result.paths.report.read_text()
