@@ -73,6 +73,17 @@ def test_the_floor_matches_each_song_with_another_of_as_many_segments():
         assert len(partners) == 1 and (groups == song).sum() == (songs == song).sum()
 
 
+def test_the_floor_pairs_as_many_held_out_songs_as_the_reference_has():
+    songs = np.array([1, 1, 2, 2, 3, 3, 4])  # four held-out songs, two reference songs (a small budget)
+    reference_songs = np.array([7, 7, 8, 8, 8])
+    picked, picked_reference, groups = matched_reference(songs, reference_songs, seed=0)
+    assert len(set(groups.tolist())) == 2 and len(picked) == len(picked_reference) == len(groups)
+    assert set(reference_songs[picked_reference].tolist()) == {7, 8}
+    assert np.array_equal(songs[picked], groups)  # each picked segment is of its own group's song
+    with pytest.raises(ValueError, match="reference songs"):
+        matched_reference(songs, np.array([], dtype=np.int64), seed=0)
+
+
 @pytest.fixture(scope="module")
 def planted(real_thirds):
     """The C2ST of held-out real segments against themselves with a fixed 8-frame grain."""
