@@ -62,6 +62,7 @@ def test_the_generator_average_follows_the_generator_slowly(prepared_tiny):
     {"recipe": "classic"},  # BCE with smoothing, concat conditioning, extra G steps, clipping
     {"recipe": "classic", "architecture": "time1d", "conditioning": "projection", "label_loss_weight": 1.0},
     {"loss": "bce", "spectral_norm": False, "d_steps": 2, "r1_every": 1},
+    {"motion_match": 1.0},
 ])
 def test_the_options_train(prepared_tiny, options):
     cfg, data = prepared_tiny
@@ -71,6 +72,7 @@ def test_the_options_train(prepared_tiny, options):
     assert torch.isfinite(step["g_loss"]) and torch.isfinite(step["d_loss"])
     assert ("r1_penalty" in step) == (trainer.gan.r1_weight > 0)
     assert ("label_mse_fake" in step) == (trainer.gan.label_loss_weight > 0)
+    assert ("motion_gap" in step) == (trainer.gan.motion_match > 0)
 
 
 def test_the_classic_recipe_takes_a_second_generator_step_when_d_is_too_strong(prepared_tiny):

@@ -89,6 +89,10 @@ class GanConfig:
     # ---
     r1_every: int = 4  # lazy R1: the penalty every N discriminator steps, scaled by N
     d_steps: int = 1
+    # > 0: G's loss also counts, at this weight, the gap between its batch's frame-to-frame statistics
+    # (per band: mean change, autocorrelation at lags 1, 4, 16; their batch mean and spread) and the
+    # real batch's (issue 23: those statistics told the default generator's segments from real ones)
+    motion_match: float = 0.0
     sample_every: int = 5  # epochs between sample figures
     # Train exactly this many optimiser steps instead of gan.epochs passes over TRAIN (null = the
     # passes). The epochs are then as many as the steps need, the last one cut short, and lr_gamma is
@@ -116,7 +120,7 @@ class GanConfig:
         require_range("gan.betas", gan.betas, 0.0, 0.999999)
         if not 0.5 <= gan.extra_g_step_threshold <= 1.0:
             fail("gan.extra_g_step_threshold", f"must be in [0.5, 1], got {gan.extra_g_step_threshold}")
-        for name in ("label_loss_weight", "grad_clip", "r1_weight"):
+        for name in ("label_loss_weight", "grad_clip", "r1_weight", "motion_match"):
             if getattr(gan, name) < 0:
                 fail(f"gan.{name}", f"must be >= 0, got {getattr(gan, name)}")
         if not 0.0 <= gan.ema_decay < 1.0:

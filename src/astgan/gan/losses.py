@@ -5,6 +5,8 @@
 - D loss = mean of its real and fake terms.
 - The R1 penalty: the squared gradient norm of D's output on real segments.
 - A second generator update in a step where the discriminator is too strong (classic recipe).
+- Motion matching (``gan.motion_match``): G is also pulled towards the real batch's frame-to-frame
+  statistics (per band: mean absolute change, autocorrelation at a few lags), their batch mean and spread.
 - Signs of mode collapse, checked once per epoch.
 
 Everything returns tensors on the input's device: the training loop reads them back rarely.
@@ -69,6 +71,39 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """
     (gradient,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
     return gradient.float().pow(2).flatten(1).sum(1).mean()
+
+
+# Frame lags of the autocorrelations motion matching compares: one frame (jitter), the generator's
+# 8-frame patch scale on either side of it, and a phrase-scale lag. They are the quality report's
+# C2ST motion features, so with motion matching on that classifier is no longer an independent judge.
+MOTION_LAGS = (1, 4, 16)
+
+
+def motion_statistics(x: torch.Tensor) -> torch.Tensor:
+    """(B, n_mels, frames) -> (B, (1 + len(MOTION_LAGS)) n_mels) float32, differentiable: per band the
+    mean |x[t] - x[t-1]|, then its autocorrelation at each lag shorter than the segment."""
+    x = x.float()
+    change = (x[..., 1:] - x[..., :-1]).abs().mean(dim=2)
+    centred = x - x.mean(dim=2, keepdim=True)
+    power = centred.pow(2).sum(dim=2) + 1e-6  # a silent band has autocorrelation ~0, not NaN
+    lags = [(centred[..., lag:] * centred[..., :-lag]).sum(dim=2) / power
+            for lag in MOTION_LAGS if lag < x.shape[2]]
+    return torch.cat([change, *lags], dim=1)
+
+
+def motion_matching_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean absolute gap between the batch mean and the batch standard deviation of every motion
+    statistic of ``fake`` and of ``real`` (both (B, n_mels, frames); gradients reach ``fake`` only).
+
+    Matching moments of the whole batch leaves each segment free to move its own way, as long as the
+    batch moves like real music does.
+    """
+    fake_stats = motion_statistics(fake)
+    with torch.no_grad():
+        real_stats = motion_statistics(real)
+    mean_gap = (fake_stats.mean(dim=0) - real_stats.mean(dim=0)).abs().mean()
+    std_gap = (fake_stats.std(dim=0) - real_stats.std(dim=0)).abs().mean()
+    return mean_gap + std_gap
 
 
 def needs_extra_generator_step(real_acc: float, fake_acc: float, threshold: float) -> bool:

@@ -28,6 +28,7 @@ from astgan.errors import AstganError, DataError
 from astgan.gan.figures import plot_gan_history
 from astgan.gan.losses import (
     collapse_signs,
+    motion_matching_loss,
     needs_extra_generator_step,
 )
 from astgan.gan.models import MODEL_KEYS, build_discriminator, build_generator, count_parameters
@@ -48,9 +49,11 @@ log = logging.getLogger(__name__)
 
 # g_loss and d_loss are the adversarial losses alone; label_mse_* (empty unless the label loss is on)
 # is D's (valence, arousal) read-out error on real and on fake segments; r1_penalty (empty unless
-# R1 is on) the mean squared gradient norm of D on real segments, over the steps that computed it.
+# R1 is on) the mean squared gradient norm of D on real segments, over the steps that computed it;
+# motion_gap (empty unless gan.motion_match > 0) the motion-matching gap before its weight.
 METRIC_COLUMNS = ["epoch", "g_loss", "d_loss", "d_real_acc", "d_fake_acc", "lr_g", "lr_d", "extra_g_steps",
-                  "steps", "label_mse_real", "label_mse_fake", "r1_penalty", "sample_diversity", "seconds"]
+                  "steps", "label_mse_real", "label_mse_fake", "r1_penalty", "motion_gap", "sample_diversity",
+                  "seconds"]
 IN_MEMORY_BYTES = 1 << 30  # TRAIN sets up to 1 GiB (float32) are read once and kept in (device) memory
 FINITE_CHECK_EVERY = 50  # steps between checks that the losses are finite (each check waits for the device)
 PROGRESS_SECONDS = 0.5  # the progress bar's numbers are read back at most this often
@@ -122,8 +125,12 @@ class GanTrainer:
         with autocast(self.device, self.amp_dtype):
             return self.generator(z, condition)
 
-    def _generator_update(self, fake: torch.Tensor, condition: torch.Tensor) -> dict:
+    def _generator_update(self, fake: torch.Tensor, condition: torch.Tensor, real: torch.Tensor) -> dict:
         loss, metrics = self.critic.generator_terms(fake, condition)
+        if self.gan.motion_match > 0:  # fake was drawn at real's labels: their batches should move alike
+            gap = motion_matching_loss(fake, real)
+            loss = loss + self.gan.motion_match * gap
+            metrics["motion_gap"] = gap.detach()
         optimizer_step(loss, self.generator, self.opt_g, self.scaler_g, self.gan.grad_clip)
         return metrics
 
@@ -139,11 +146,11 @@ class GanTrainer:
         for i in range(self.gan.d_steps):
             d_fake = fake.detach() if i == 0 else self._fake(condition).detach()
             d_metrics = self.critic.update(real, d_fake, condition)
-        g_metrics = self._generator_update(fake, condition)
+        g_metrics = self._generator_update(fake, condition, real)
         extra = self.gan.extra_g_step_threshold < 1.0 and needs_extra_generator_step(
             float(d_metrics["d_real_acc"]), float(d_metrics["d_fake_acc"]), self.gan.extra_g_step_threshold)
         if extra:  # the classic recipe's rule reads D's accuracy back: one wait per step
-            g_metrics = self._generator_update(self._fake(condition), condition)
+            g_metrics = self._generator_update(self._fake(condition), condition, real)
         if self.ema is not None:
             self.ema.update(self.generator)
         return {**d_metrics, **g_metrics, "extra_g_steps": self._flags[int(extra)]}
@@ -365,6 +372,7 @@ def recipe_line(gan: GanConfig) -> str:
     rules += [f"R1 {gan.r1_weight:g} every {gan.r1_every}"] if gan.r1_weight > 0 else []
     rules += [f"label loss {gan.label_loss_weight:g}"] if gan.label_loss_weight > 0 else []
     rules += [f"G EMA {gan.ema_decay:g}"] if gan.ema_decay > 0 else []
+    rules += [f"motion matching {gan.motion_match:g}"] if gan.motion_match > 0 else []
     rules += [f"smoothing {list(gan.real_label_range)}/{list(gan.fake_label_range)}"] if gan.loss == "bce" else []
     rules += [f"extra G step above acc {gan.extra_g_step_threshold:g}"] if gan.extra_g_step_threshold < 1 else []
     rules += [f"clip {gan.grad_clip:g}"] if gan.grad_clip > 0 else []
@@ -376,6 +384,7 @@ def _epoch_line(row: dict, epochs: int) -> str:
     """One log line per epoch: losses, D accuracies, extra G steps (and the label loss when on)."""
     label = (f" label mse real {row['label_mse_real']:.3f} fake {row['label_mse_fake']:.3f}"
              if "label_mse_real" in row else "")
+    label += f" motion gap {row['motion_gap']:.3f}" if "motion_gap" in row else ""
     return (f"gan epoch {row['epoch']}/{epochs}: G {row['g_loss']:.3f} D {row['d_loss']:.3f} "
             f"real acc {row['d_real_acc']:.2f} fake acc {row['d_fake_acc']:.2f} "
             f"extra G steps {row['extra_g_steps']}/{row['steps']}{label} ({row['seconds']:.1f}s)")
