@@ -63,6 +63,7 @@ def test_the_generator_average_follows_the_generator_slowly(prepared_tiny):
     {"recipe": "classic", "architecture": "time1d", "conditioning": "projection", "label_loss_weight": 1.0},
     {"loss": "bce", "spectral_norm": False, "d_steps": 2, "r1_every": 1},
     {"motion_match": 1.0},
+    {"d_local": True},
 ])
 def test_the_options_train(prepared_tiny, options):
     cfg, data = prepared_tiny

@@ -65,6 +65,10 @@ class GanConfig:
     # D also reads every band's frame-to-frame change (x[t] - x[t-1]) beside the segment: onsets,
     # articulation and the generator's frame-to-frame jitter show there directly; false = the 0.3 D
     d_deltas: bool = True
+    # grid2d: D also reads the segment at full resolution with a small patch critic (three stride-2
+    # 3 x 3 convolutions, logits averaged) whose logit is added to the grid path's: the texture
+    # inside a 2 x 8 patch, which the grid path sees only through one linear map (issue 23)
+    d_local: bool = False
     recipe: Literal["modern", "classic"] = "modern"
     # --- each key below: null = the recipe's value
     # concat: the embedded condition joins z and D's input; projection: D adds
@@ -125,6 +129,8 @@ class GanConfig:
                 fail(f"gan.{name}", f"must be >= 0, got {getattr(gan, name)}")
         if not 0.0 <= gan.ema_decay < 1.0:
             fail("gan.ema_decay", f"must be in [0, 1), got {gan.ema_decay}")
+        if gan.d_local and gan.architecture != "grid2d":
+            fail("gan.d_local", f"needs gan.architecture=grid2d, got '{gan.architecture}'")
         if gan.label_loss_weight > 0 and gan.conditioning != "projection":
             fail("gan.label_loss_weight", "needs gan.conditioning=projection (with concat the discriminator "
                   "sees the condition in its input and could copy it)")

@@ -54,6 +54,7 @@ from astgan.gan.layers import (
     ConditionalBatchNorm,
     ConditionEmbedding,
     FilmParameters,
+    LocalCritic,
     ProjectionHead,
     condition_projection,
     doublings,
@@ -195,11 +196,14 @@ class GridDiscriminator(nn.Module):
     with ``with_labels`` (projection only) also (B, 2) labels. 2 x 8 patches (of the segment and,
     with ``deltas``, of its frame-to-frame change: :func:`with_time_deltas`) -> a 2-D convolution
     on the grid -> frequency folded into channels -> stride-2 convolutions over time, the last
-    one also reading the batch's spread (:func:`minibatch_spread`).
+    one also reading the batch's spread (:func:`minibatch_spread`). With ``local`` a
+    :class:`~astgan.gan.layers.LocalCritic` reads the same input at full resolution and its logit
+    is added to the grid path's (``gan.d_local``).
     """
 
     def __init__(self, n_mels: int, segment_frames: int, condition_dim: int, channels: int, grid_channels: int,
-                 conditioning: str = "projection", spectral_norm: bool = True, deltas: bool = False):
+                 conditioning: str = "projection", spectral_norm: bool = True, deltas: bool = False,
+                 local: bool = False):
         super().__init__()
         grid_bands, grid_frames = grid_shape(n_mels, segment_frames)
         depth = doublings(grid_frames, MIN_GRID_START)
@@ -218,10 +222,12 @@ class GridDiscriminator(nn.Module):
         feature_size = channels * (grid_frames // 2**depth)
         self.embed = condition_projection(condition_dim, conditioning, feature_size, norm)
         self.head = ProjectionHead(feature_size, conditioning, norm)
+        self.local = LocalCritic(2 if deltas else 1, norm) if local else None
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor, with_labels: bool = False):
         embedded = self.embed(condition)
         x = with_time_deltas(x) if self.deltas else x[:, None]  # (B, 1 or 2, n_mels, frames)
+        local = self.local(x) if self.local is not None else None  # (B,) texture logits
         if self.conditioning == "concat":
             x = torch.cat([x, embedded[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
         h = self.grid(x).flatten(1, 2)  # (B, grid_channels * F cells, T cells)
@@ -229,4 +235,9 @@ class GridDiscriminator(nn.Module):
             if i == len(self.time) - 1:
                 h = torch.cat([h, minibatch_spread(h)], dim=1)
             h = self.act(conv(h))
-        return self.head(h.flatten(1), embedded, with_labels)
+        out = self.head(h.flatten(1), embedded, with_labels)
+        if local is None:
+            return out
+        if with_labels:
+            return out[0] + local, out[1]
+        return out + local

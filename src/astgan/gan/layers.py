@@ -109,6 +109,33 @@ def with_time_deltas(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, deltas], dim=1)
 
 
+class LocalCritic(nn.Module):
+    """(B, C, n_mels, T) -> (B,) logits: a small near-full-resolution 2-D critic of local texture.
+
+    The input 2 x 2 average-pooled, then three stride-2 3 x 3 convolutions (16, 32, 32 channels;
+    each output sees about 30 bands x 30 frames) and a 1 x 1 convolution give one logit per
+    patch, averaged over the segment (a PatchGAN-style critic). The grid discriminator reads the
+    segment through 2 x 8 patches, so the texture inside a patch (a grain, smeared partials, the
+    noise of real recordings) reaches it only through one linear map per patch; this branch reads
+    it near the pixel, as a small classifier trained after the fact does (``gan.d_local``). It
+    sees no condition: texture is what it judges.
+    """
+
+    def __init__(self, in_channels: int, norm, widths: tuple[int, ...] = (16, 32, 32)):
+        super().__init__()
+        layers, width = [], in_channels
+        for out in widths:
+            layers += [norm(nn.Conv2d(width, out, 3, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            width = out
+        layers.append(norm(nn.Conv2d(width, 1, 1)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # 2 x 2 average pooling first, as the C2ST's CNN does: an 8-frame grain is still a 4-frame
+        # one, and the critic costs a quarter (its first layer, memory-bound on a CPU, dominated)
+        return self.net(nn.functional.avg_pool2d(x, 2)).mean(dim=(1, 2, 3))
+
+
 def spectral_norm_if(enabled: bool):
     """A layer wrapper: spectral norm on the layer when ``enabled`` (``gan.spectral_norm``), else the layer as is."""
     return nn.utils.parametrizations.spectral_norm if enabled else (lambda layer: layer)

@@ -35,14 +35,14 @@ def build_discriminator(cfg: Config) -> nn.Module:
         return TimeDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.conditioning,
                                  gan.spectral_norm, gan.d_deltas)
     return GridDiscriminator(f.n_mels, f.segment_frames, gan.condition_dim, gan.channels, gan.grid_channels,
-                             gan.conditioning, gan.spectral_norm, gan.d_deltas)
+                             gan.conditioning, gan.spectral_norm, gan.d_deltas, gan.d_local)
 
 
 # Keys that change the networks' shapes: a checkpoint only resumes under the same values.
 MODEL_KEYS = [
     "features.n_mels", "features.segment_frames", "gan.architecture", "gan.latent_dim", "gan.channels",
     "gan.grid_channels", "gan.condition_dim", "gan.latent_film", "gan.recipe", "gan.conditioning",
-    "gan.spectral_norm", "gan.d_deltas",
+    "gan.spectral_norm", "gan.d_deltas", "gan.d_local",
 ]
 
 

@@ -369,6 +369,7 @@ def recipe_line(gan: GanConfig) -> str:
     """The effective training rules in one line, for the log."""
     rules = [f"recipe {gan.recipe}: {gan.loss} loss", f"lr G {gan.lr_g:g} / D {gan.lr_d:g}", gan.conditioning + " D"]
     rules += ["spectral norm"] if gan.spectral_norm else []
+    rules += ["local patch critic in D"] if gan.d_local else []
     rules += [f"R1 {gan.r1_weight:g} every {gan.r1_every}"] if gan.r1_weight > 0 else []
     rules += [f"label loss {gan.label_loss_weight:g}"] if gan.label_loss_weight > 0 else []
     rules += [f"G EMA {gan.ema_decay:g}"] if gan.ema_decay > 0 else []
