@@ -5,7 +5,7 @@ conditions as extra input maps, about 0.8 M parameters in G and 0.7 M in D at 64
 with the classic recipe by the same ``GanTrainer``. Measured beside it, at the demo shape (64 x
 256, configs/demo.yaml) and at the AST shape (128 x 1024, configs/deam.yaml): astgan's first 1-D
 pair (``gan.architecture=time1d``) with the classic recipe, and the default generator
-(``grid2d``) with the packaged config's own recipe. One training step = one D update + one G
+(``grid2d``) with the packaged config's own recipe, alone and with ``gan.d_local``. One training step = one D update + one G
 update (the extra-G-step rule is switched off so every model does the same work). Random tensors
 stand in for segments: speed does not depend on the values.
 
@@ -139,10 +139,12 @@ def main() -> None:
         ("demo 64 x 256", "baseline: 2-D DCGAN, classic", load_config("demo", common + classic), 32, True),
         ("demo 64 x 256", "astgan time1d, classic", load_config("demo", common + classic + first), 32, False),
         ("demo 64 x 256", "astgan grid2d, demo.yaml", load_config("demo", common), 32, False),
+        ("demo 64 x 256", "grid2d + gan.d_local", load_config("demo", common + ["gan.d_local=true"]), 32, False),
         ("AST 128 x 1024", "baseline: 2-D DCGAN, classic", load_config("deam", common + classic), 8, True),
         ("AST 128 x 1024", "astgan time1d, classic",
          load_config("deam", common + classic + ["gan.architecture=time1d", "gan.d_deltas=false"]), 8, False),
         ("AST 128 x 1024", "astgan grid2d, deam.yaml", load_config("deam", common), 8, False),
+        ("AST 128 x 1024", "grid2d + gan.d_local", load_config("deam", common + ["gan.d_local=true"]), 8, False),
     ]
     cases = [case for case in cases if case[0].split()[0].lower() in args.shapes]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
