@@ -5,8 +5,9 @@ conditions as extra input maps, about 0.8 M parameters in G and 0.7 M in D at 64
 with the classic recipe by the same ``GanTrainer``. Measured beside it, at the demo shape (64 x
 256, configs/demo.yaml) and at the AST shape (128 x 1024, configs/deam.yaml): astgan's first 1-D
 pair (``gan.architecture=time1d``) with the classic recipe, and the default generator
-(``grid2d``) with the packaged config's own recipe, alone and with ``gan.d_local``. One training step = one D update + one G
-update (the extra-G-step rule is switched off so every model does the same work). Random tensors
+(``grid2d``) with the packaged config's own recipe, alone and with ``gan.d_local``. One training
+step = one D update + one G update (the extra-G-step rule is switched off so every model does the
+same work). Random tensors
 stand in for segments: speed does not depend on the values.
 
 Every model is warmed up for ``--warmup`` steps before the clock starts: on this 2-core VM the first
