@@ -7,8 +7,7 @@ with the classic recipe by the same ``GanTrainer``. Measured beside it, at the d
 pair (``gan.architecture=time1d``) with the classic recipe, and the default generator
 (``grid2d``) with the packaged config's own recipe, alone and with ``gan.d_local``. One training
 step = one D update + one G update (the extra-G-step rule is switched off so every model does the
-same work). Random tensors
-stand in for segments: speed does not depend on the values.
+same work). Random tensors stand in for segments: speed does not depend on the values.
 
 Every model is warmed up for ``--warmup`` steps before the clock starts: on this 2-core VM the first
 steps of a model are 2-10x slower than the rest while the allocator settles (the 2-D DCGAN baseline at

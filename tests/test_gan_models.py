@@ -227,7 +227,7 @@ def test_the_local_critic_sees_a_grain_inside_the_patches(tmp_path):
     with torch.no_grad():
         local = discriminator.local
         assert not torch.allclose(local(with_time_deltas(flat)), local(with_time_deltas(grain)))
-        grid_only = discriminator(flat, condition) - discriminator.local(with_time_deltas(flat))
+        grid_only = discriminator(flat, condition) - local(with_time_deltas(flat))
         discriminator.local = None
         assert torch.allclose(discriminator(flat, condition), grid_only, atol=1e-5)
     with pytest.raises(ConfigError, match="gan.d_local"):

@@ -65,8 +65,8 @@ class GanConfig:
     # D also reads every band's frame-to-frame change (x[t] - x[t-1]) beside the segment: onsets,
     # articulation and the generator's frame-to-frame jitter show there directly; false = the 0.3 D
     d_deltas: bool = True
-    # grid2d: D also reads the segment at full resolution with a small patch critic (three stride-2
-    # 3 x 3 convolutions, logits averaged) whose logit is added to the grid path's: the texture
+    # grid2d: D also reads the segment near full resolution with a small patch critic (2 x 2 pooled,
+    # three stride-2 3 x 3 convolutions, logits averaged) whose logit is added to the grid path's: the texture
     # inside a 2 x 8 patch, which the grid path sees only through one linear map (issue 23)
     d_local: bool = False
     recipe: Literal["modern", "classic"] = "modern"

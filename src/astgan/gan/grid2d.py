@@ -197,7 +197,7 @@ class GridDiscriminator(nn.Module):
     with ``deltas``, of its frame-to-frame change: :func:`with_time_deltas`) -> a 2-D convolution
     on the grid -> frequency folded into channels -> stride-2 convolutions over time, the last
     one also reading the batch's spread (:func:`minibatch_spread`). With ``local`` a
-    :class:`~astgan.gan.layers.LocalCritic` reads the same input at full resolution and its logit
+    :class:`~astgan.gan.layers.LocalCritic` reads the same input near full resolution and its logit
     is added to the grid path's (``gan.d_local``).
     """
 
